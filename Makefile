@@ -1,0 +1,36 @@
+# Set-up is idempotent: `install` reinstalls only when pyproject.toml changed.
+PY ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+export QT_QPA_PLATFORM ?= offscreen
+
+.PHONY: install run test bench bundle clean
+
+$(BIN)/python:
+	@command -v $(PY) >/dev/null 2>&1 || { echo "need $(PY) (Python 3.11)"; exit 1; }
+	$(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e ".[train,dev]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+run: install
+	env -u QT_QPA_PLATFORM $(BIN)/faceid
+
+test: install
+	$(BIN)/python -m pytest -q
+
+bench: install
+	$(BIN)/python -m faceid_gui.bench
+	$(BIN)/python -m trainer.bench
+
+bundle: install
+	$(BIN)/pyinstaller --noconfirm --clean faceid.spec
+	QT_QPA_PLATFORM=offscreen dist/faceid/faceid --self-test
+
+clean:
+	rm -rf build dist

@@ -1,0 +1,2 @@
+"""faceid: private desktop face verification."""
+__version__ = "0.1.0"

@@ -1,0 +1,228 @@
+"""The `faceid` command: GUI by default, and scriptable subcommands for compare/embed/gallery/info."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+EXIT_SAME, EXIT_DIFFERENT, EXIT_ERROR = 0, 1, 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="faceid", description="Private face verification on your own machine.")
+    parser.add_argument("--model", type=Path, help="embedding model (.onnx); default: installed or shipped model")
+    parser.add_argument("--gallery", type=Path, help="gallery database (default: user data dir, or $FACEID_GALLERY)")
+    parser.add_argument("--provider", choices=["auto", "cpu", "cuda"], default="auto", help="inference device")
+    parser.add_argument("--screenshot", type=Path, help="render the window to this PNG offscreen and exit")
+    parser.add_argument("--tab", choices=["compare", "live", "enroll", "gallery"], default="compare")
+    parser.add_argument("--compare", nargs=2, type=Path, metavar=("A", "B"), help="photos to show on the Compare tab")
+    parser.add_argument("--video", help="video file or camera index for the Live tab")
+    parser.add_argument("--self-test", action="store_true", help="check models and inference, exit 0 when all pass")
+    sub = parser.add_subparsers(dest="command")
+
+    p = sub.add_parser("compare", help="are two photos the same person? exit 0 same, 1 different, 2 error")
+    p.add_argument("a", type=Path)
+    p.add_argument("b", type=Path)
+    p.add_argument("--threshold", type=float, help="decision threshold (default: the model's calibrated one)")
+    p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("embed", help="one JSON line per input: embedding, box, score (or error)")
+    p.add_argument("paths", nargs="+", type=Path)
+    p.add_argument("--json", action="store_true", help="JSON lines (the only output format; accepted for clarity)")
+
+    p = sub.add_parser("enroll", help="add photos of a person to the gallery")
+    p.add_argument("name")
+    p.add_argument("images", nargs="+", type=Path)
+
+    p = sub.add_parser("identify", help="who in the gallery is this?")
+    p.add_argument("image", type=Path)
+    p.add_argument("--top", type=int, default=5)
+    p.add_argument("--threshold", type=float)
+    p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("people", help="list enrolled people")
+    p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("forget", help="remove a person from the gallery")
+    p.add_argument("name")
+
+    p = sub.add_parser("rename", help="rename a person in the gallery")
+    p.add_argument("old")
+    p.add_argument("new")
+
+    p = sub.add_parser("info", help="model, provider and gallery details")
+    p.add_argument("--json", action="store_true")
+    return parser
+
+
+def _engine(args):
+    from .engine import FaceEngine
+
+    return FaceEngine(args.model, prefer=args.provider)
+
+
+def _gallery(args, engine):
+    from .engine import Gallery
+    from .paths import default_gallery_path
+
+    return Gallery(args.gallery or default_gallery_path(), engine.info.fingerprint)
+
+
+def _print(obj, as_json: bool, text: str) -> None:
+    print(json.dumps(obj) if as_json else text)
+
+
+def cmd_compare(args) -> int:
+    from .engine import distance, is_same
+
+    engine = _engine(args)
+    threshold = args.threshold if args.threshold is not None else engine.info.threshold
+    notes = []
+    results = []
+    for path in (args.a, args.b):
+        result = engine.analyze_file(path)
+        if len(result.faces) > 1:
+            notes.append(f"{path.name}: {len(result.faces)} faces found, using the largest")
+        results.append(result.largest)
+    dist = distance(results[0].embedding, results[1].embedding)
+    same = is_same(dist, threshold)
+    for note in notes:
+        print(note, file=sys.stderr)
+    verdict = "same person" if same else "different people"
+    _print({"a": str(args.a), "b": str(args.b), "distance": dist, "threshold": threshold, "same": same,
+            "verdict": verdict, "notes": notes}, args.json,
+           f"distance {dist:.4f}  threshold {threshold:.4f}  ->  {verdict}")
+    return EXIT_SAME if same else EXIT_DIFFERENT
+
+
+def cmd_embed(args) -> int:
+    from .engine import FaceIdError
+
+    engine = _engine(args)
+    failures = 0
+    for path in args.paths:
+        try:
+            result = engine.analyze_file(path)
+            face = result.largest
+            record = {"path": str(path), "embedding": [round(float(v), 7) for v in face.embedding],
+                      "box": [round(v, 1) for v in face.face.xywh], "score": round(face.face.score, 5),
+                      "landmarks": [[round(float(x), 1), round(float(y), 1)] for x, y in face.face.landmarks],
+                      "faces": len(result.faces)}
+        except FaceIdError as exc:
+            failures += 1
+            record = {"path": str(path), "error": str(exc)}
+        print(json.dumps(record), flush=True)
+    return EXIT_ERROR if failures == len(args.paths) else 0
+
+
+def cmd_enroll(args) -> int:
+    from .engine import FaceIdError, NewFace, encode_jpeg
+
+    engine = _engine(args)
+    new_faces = []
+    for path in args.images:
+        try:
+            result = engine.analyze_file(path)
+        except FaceIdError as exc:
+            print(f"skipped {exc}", file=sys.stderr)
+            continue
+        face = result.largest
+        if len(result.faces) > 1:
+            print(f"{path.name}: {len(result.faces)} faces, enrolled the largest", file=sys.stderr)
+        new_faces.append(NewFace(face.embedding, encode_jpeg(face.crop), str(path)))
+    if not new_faces:
+        print("nothing enrolled: no usable face in the given images", file=sys.stderr)
+        return EXIT_ERROR
+    with _gallery(args, engine) as gallery:
+        gallery.enroll(args.name, new_faces)
+    print(f"enrolled {len(new_faces)} face(s) for {args.name}")
+    return 0
+
+
+def cmd_identify(args) -> int:
+    engine = _engine(args)
+    threshold = args.threshold if args.threshold is not None else engine.info.threshold
+    face = engine.analyze_file(args.image).largest
+    with _gallery(args, engine) as gallery:
+        matches = gallery.index().nearest(face.embedding, k=args.top)
+        stale = gallery.stale_count()
+    if stale:
+        print(f"{stale} enrolled face(s) were made with another model and need re-enrolment", file=sys.stderr)
+    best = matches[0] if matches and matches[0].distance < threshold else None
+    rows = [{"name": m.name, "distance": m.distance, "match": m.distance < threshold} for m in matches]
+    text = "\n".join(f"{m.name:24s} {m.distance:.4f}{'  <- match' if m is best else ''}" for m in matches)
+    _print({"image": str(args.image), "threshold": threshold, "identity": best.name if best else None,
+            "candidates": rows}, args.json, text or "the gallery is empty")
+    return 0 if best else EXIT_DIFFERENT
+
+
+def cmd_people(args) -> int:
+    engine = _engine(args)
+    with _gallery(args, engine) as gallery:
+        people = gallery.people()
+    rows = [{"name": p.name, "faces": p.faces, "needs_reenrolment": p.stale_faces} for p in people]
+    text = "\n".join(f"{p.name:24s} {p.faces} face(s)" + (f", {p.stale_faces} need re-enrolment" if p.stale_faces else "")
+                     for p in people)
+    _print(rows, args.json, text or "the gallery is empty")
+    return 0
+
+
+def cmd_forget(args) -> int:
+    engine = _engine(args)
+    with _gallery(args, engine) as gallery:
+        gallery.forget_person(args.name)
+    print(f"forgot {args.name}")
+    return 0
+
+
+def cmd_rename(args) -> int:
+    engine = _engine(args)
+    with _gallery(args, engine) as gallery:
+        gallery.rename(args.old, args.new)
+    print(f"renamed {args.old} to {args.new}")
+    return 0
+
+
+def cmd_info(args) -> int:
+    from .paths import default_gallery_path
+
+    engine = _engine(args)
+    info = engine.info
+    data = {"model": str(info.path), "sha256": info.sha256, "trained": info.trained,
+            "metadata": info.metadata, "provider": engine.provider.name, "provider_reason": engine.provider.reason,
+            "gallery": str(args.gallery or default_gallery_path())}
+    text = (f"model     {info.path}\n          {'trained on ' + info.trained_on if info.trained else 'UNTRAINED placeholder'}\n"
+            f"sha256    {info.sha256}\nthreshold {info.threshold}\nprovider  {engine.provider.name} ({engine.provider.reason})\n"
+            f"gallery   {data['gallery']}")
+    _print(data, args.json, text)
+    return 0
+
+
+COMMANDS = {"compare": cmd_compare, "embed": cmd_embed, "enroll": cmd_enroll, "identify": cmd_identify,
+            "people": cmd_people, "forget": cmd_forget, "rename": cmd_rename, "info": cmd_info}
+
+
+def main(argv: list[str] | None = None) -> int:
+    from .engine import FaceIdError
+
+    args = _parser().parse_args(argv)
+    try:
+        if args.self_test:
+            from .selftest import run_self_test
+
+            return run_self_test(args)
+        if args.command is None:
+            from .app.main import run_gui
+
+            return run_gui(args)
+        return COMMANDS[args.command](args)
+    except FaceIdError as exc:
+        print(f"faceid: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        return EXIT_ERROR
+
+
+if __name__ == "__main__":
+    sys.exit(main())

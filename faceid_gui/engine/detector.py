@@ -1,0 +1,184 @@
+"""MTCNN face detection (P/R/O-Net cascade) on ONNX Runtime: boxes, scores, five landmarks."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from .runtime import create_session
+
+
+@dataclass(frozen=True)
+class Face:
+    """One detected face in image pixel coordinates."""
+
+    box: np.ndarray  # x1, y1, x2, y2
+    score: float
+    landmarks: np.ndarray  # (5, 2): left eye, right eye, nose, left mouth corner, right mouth corner
+
+    @property
+    def xywh(self) -> list[float]:
+        x1, y1, x2, y2 = (float(v) for v in self.box)
+        return [x1, y1, x2 - x1, y2 - y1]
+
+    @property
+    def area(self) -> float:
+        return float((self.box[2] - self.box[0]) * (self.box[3] - self.box[1]))
+
+
+class FaceDetector:
+    """MTCNN with the classic thresholds; large images are detected on a downscaled copy."""
+
+    def __init__(self, assets: Path, prefer: str = "auto", min_face_size: int = 20,
+                 thresholds: tuple[float, float, float] = (0.6, 0.7, 0.8), max_side: int = 1024,
+                 scale_factor: float = 0.709):
+        self.pnet, self.provider = create_session(assets / "mtcnn_pnet.onnx", prefer)
+        self.rnet, _ = create_session(assets / "mtcnn_rnet.onnx", prefer)
+        self.onet, _ = create_session(assets / "mtcnn_onet.onnx", prefer)
+        self.min_face_size = min_face_size
+        self.thresholds = thresholds
+        self.max_side = max_side
+        self.scale_factor = scale_factor
+
+    def detect(self, rgb: np.ndarray, min_face_size: int | None = None) -> list[Face]:
+        """All faces in an RGB uint8 image, largest first."""
+        min_face = float(min_face_size or self.min_face_size)
+        h, w = rgb.shape[:2]
+        shrink = min(1.0, self.max_side / max(h, w))
+        image = rgb
+        if shrink < 1.0:
+            image = cv2.resize(rgb, (round(w * shrink), round(h * shrink)), interpolation=cv2.INTER_AREA)
+        # Faces smaller than 12 px after shrinking cannot be found; keep the request meaningful.
+        min_face = max(12.0, min_face * shrink)
+        image = image.astype(np.float32)
+        boxes = self._stage_proposals(image, min_face)
+        if len(boxes):
+            boxes = self._stage_refine(image, boxes)
+        if not len(boxes):
+            return []
+        boxes, landmarks = self._stage_output(image, boxes)
+        faces = []
+        for box, marks in zip(boxes, landmarks):
+            faces.append(Face(box[:4] / shrink, float(box[4]), marks / shrink))
+        faces.sort(key=lambda f: f.area, reverse=True)
+        return faces
+
+    def _stage_proposals(self, image: np.ndarray, min_face: float) -> np.ndarray:
+        h, w = image.shape[:2]
+        scale = 12.0 / min_face
+        candidates = []
+        while min(h, w) * scale >= 12:
+            sh, sw = int(np.ceil(h * scale)), int(np.ceil(w * scale))
+            scaled = cv2.resize(image, (sw, sh), interpolation=cv2.INTER_AREA)
+            blob = scaled.transpose(2, 0, 1)[None]
+            reg, prob = self.pnet.run(None, {"input": blob})
+            boxes = _pnet_boxes(reg[0], prob[0], scale, self.thresholds[0])
+            if len(boxes):
+                candidates.append(boxes[_nms(boxes, 0.5)])
+            scale *= self.scale_factor
+        if not candidates:
+            return np.empty((0, 5), np.float32)
+        boxes = np.concatenate(candidates)
+        boxes = boxes[_nms(boxes, 0.7)]
+        return _square(boxes)
+
+    def _stage_refine(self, image: np.ndarray, boxes: np.ndarray) -> np.ndarray:
+        patches = _crop_patches(image, boxes, 24)
+        reg, prob = self.rnet.run(None, {"input": patches})
+        keep = prob > self.thresholds[1]
+        boxes, reg = boxes[keep], reg[keep]
+        boxes[:, 4] = prob[keep]
+        boxes = _regress(boxes, reg)
+        boxes = boxes[_nms(boxes, 0.7)]
+        return _square(boxes)
+
+    def _stage_output(self, image: np.ndarray, boxes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        patches = _crop_patches(image, boxes, 48)
+        reg, marks, prob = self.onet.run(None, {"input": patches})
+        keep = prob > self.thresholds[2]
+        boxes, reg, marks = boxes[keep], reg[keep], marks[keep]
+        boxes[:, 4] = prob[keep]
+        bw = (boxes[:, 2] - boxes[:, 0] + 1)[:, None]
+        bh = (boxes[:, 3] - boxes[:, 1] + 1)[:, None]
+        xs = bw * marks[:, 0:5] + boxes[:, 0:1] - 1
+        ys = bh * marks[:, 5:10] + boxes[:, 1:2] - 1
+        landmarks = np.stack([xs, ys], axis=-1)
+        boxes = _regress(boxes, reg)
+        keep = _nms(boxes, 0.7, use_min=True)
+        return boxes[keep], landmarks[keep]
+
+
+def _pnet_boxes(reg: np.ndarray, prob: np.ndarray, scale: float, threshold: float,
+                stride: int = 2, cell: int = 12) -> np.ndarray:
+    ys, xs = np.where(prob > threshold)
+    if len(ys) == 0:
+        return np.empty((0, 5), np.float32)
+    dx1, dy1, dx2, dy2 = (reg[i, ys, xs] for i in range(4))
+    x1 = xs * stride
+    y1 = ys * stride
+    boxes = np.stack([
+        (x1 + dx1 * cell) / scale,
+        (y1 + dy1 * cell) / scale,
+        (x1 + cell + dx2 * cell) / scale,
+        (y1 + cell + dy2 * cell) / scale,
+        prob[ys, xs],
+    ], axis=1).astype(np.float32)
+    return boxes
+
+
+def _nms(boxes: np.ndarray, threshold: float, use_min: bool = False) -> np.ndarray:
+    """Greedy non-maximum suppression by score; returns kept indices."""
+    x1, y1, x2, y2, scores = boxes[:, 0], boxes[:, 1], boxes[:, 2], boxes[:, 3], boxes[:, 4]
+    areas = (x2 - x1 + 1) * (y2 - y1 + 1)
+    order = np.argsort(-scores, kind="stable")
+    keep = []
+    while order.size:
+        i = order[0]
+        keep.append(i)
+        rest = order[1:]
+        iw = np.maximum(0.0, np.minimum(x2[i], x2[rest]) - np.maximum(x1[i], x1[rest]) + 1)
+        ih = np.maximum(0.0, np.minimum(y2[i], y2[rest]) - np.maximum(y1[i], y1[rest]) + 1)
+        inter = iw * ih
+        denom = np.minimum(areas[i], areas[rest]) if use_min else areas[i] + areas[rest] - inter
+        order = rest[inter / denom <= threshold]
+    return np.asarray(keep, dtype=np.int64)
+
+
+def _square(boxes: np.ndarray) -> np.ndarray:
+    boxes = boxes.copy()
+    w = boxes[:, 2] - boxes[:, 0]
+    h = boxes[:, 3] - boxes[:, 1]
+    side = np.maximum(w, h)
+    boxes[:, 0] += (w - side) * 0.5
+    boxes[:, 1] += (h - side) * 0.5
+    boxes[:, 2] = boxes[:, 0] + side
+    boxes[:, 3] = boxes[:, 1] + side
+    return boxes
+
+
+def _regress(boxes: np.ndarray, reg: np.ndarray) -> np.ndarray:
+    boxes = boxes.copy()
+    w = boxes[:, 2] - boxes[:, 0] + 1
+    h = boxes[:, 3] - boxes[:, 1] + 1
+    boxes[:, :4] += reg * np.stack([w, h, w, h], axis=1)
+    return boxes
+
+
+def _crop_patches(image: np.ndarray, boxes: np.ndarray, size: int) -> np.ndarray:
+    """Crops of each box resized to size x size, zero-padded outside the image, as NCHW."""
+    h, w = image.shape[:2]
+    out = np.zeros((len(boxes), size, size, 3), np.float32)
+    for k, (bx1, by1, bx2, by2) in enumerate(np.round(boxes[:, :4]).astype(int)):
+        bw, bh = bx2 - bx1 + 1, by2 - by1 + 1
+        if bw < 2 or bh < 2:
+            continue
+        canvas = np.zeros((bh, bw, 3), np.float32)
+        sx1, sy1, sx2, sy2 = max(bx1, 0), max(by1, 0), min(bx2 + 1, w), min(by2 + 1, h)
+        if sx2 <= sx1 or sy2 <= sy1:
+            continue
+        canvas[sy1 - by1:sy2 - by1, sx1 - bx1:sx2 - bx1] = image[sy1:sy2, sx1:sx2]
+        interp = cv2.INTER_AREA if bw > size else cv2.INTER_LINEAR
+        out[k] = cv2.resize(canvas, (size, size), interpolation=interp)
+    return out.transpose(0, 3, 1, 2).copy()

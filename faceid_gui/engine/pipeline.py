@@ -1,0 +1,75 @@
+"""FaceEngine: decode -> detect -> align -> embed, the whole path from a photo to an embedding."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..paths import assets_dir, default_model_path
+from .align import align_face
+from .detector import Face, FaceDetector
+from .embedder import Embedder
+from .errors import NoFaceError
+from .imageio import load_image
+
+
+@dataclass(frozen=True)
+class FaceResult:
+    """A detected face, its aligned crop and (once embedded) its embedding."""
+
+    face: Face
+    crop: np.ndarray
+    embedding: np.ndarray
+
+
+@dataclass(frozen=True)
+class ImageResult:
+    image: np.ndarray
+    faces: list[FaceResult]  # largest first
+
+    @property
+    def largest(self) -> FaceResult:
+        return self.faces[0]
+
+
+class FaceEngine:
+    """Loads its models when constructed (never at import); safe to share across one worker thread."""
+
+    def __init__(self, model_path: Path | None = None, prefer: str = "auto", min_face_size: int = 20):
+        self.embedder = Embedder(Path(model_path) if model_path else default_model_path(), prefer)
+        self.detector = FaceDetector(assets_dir(), prefer, min_face_size=min_face_size)
+
+    @property
+    def info(self):
+        return self.embedder.info
+
+    @property
+    def provider(self):
+        return self.embedder.provider
+
+    @property
+    def input_size(self) -> int:
+        return self.embedder.info.input_size
+
+    def align(self, rgb: np.ndarray, face: Face) -> np.ndarray:
+        return align_face(rgb, face.landmarks, self.input_size)
+
+    def analyze(self, rgb: np.ndarray, min_face_size: int | None = None, max_faces: int | None = None) -> list[FaceResult]:
+        """Every face in the image (largest first), aligned and embedded in one batch."""
+        faces = self.detector.detect(rgb, min_face_size)
+        if max_faces is not None:
+            faces = faces[:max_faces]
+        if not faces:
+            return []
+        crops = np.stack([self.align(rgb, f) for f in faces])
+        embeddings = self.embedder.embed(crops)
+        return [FaceResult(f, c, e) for f, c, e in zip(faces, crops, embeddings)]
+
+    def analyze_file(self, path: str | Path, max_faces: int | None = None) -> ImageResult:
+        """Decode a photo and analyse it; raises ImageError or NoFaceError with a clear message."""
+        rgb = load_image(path)
+        faces = self.analyze(rgb, max_faces=max_faces)
+        if not faces:
+            raise NoFaceError(f"{Path(path).name}: no face found")
+        return ImageResult(rgb, faces)

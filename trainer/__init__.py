@@ -1,0 +1,1 @@
+"""faceid trainer: Siamese DenseNet with contrastive loss, evaluation and ONNX export."""

@@ -1,0 +1,31 @@
+"""Contrastive loss (Hadsell, Chopra & LeCun 2006): label 0 = same person, 1 = different."""
+from __future__ import annotations
+
+import torch
+
+from faceid_gui.engine.matching import DISTANCE_EPS
+
+
+def pair_distance(a: torch.Tensor, b: torch.Tensor, eps: float = DISTANCE_EPS) -> torch.Tensor:
+    """sqrt(||a - b||² + eps): eps keeps the gradient finite when a == b."""
+    return torch.sqrt(((a - b) ** 2).sum(dim=-1) + eps)
+
+
+def contrastive_loss(a: torch.Tensor, b: torch.Tensor, label: torch.Tensor, margin: float) -> torch.Tensor:
+    """mean of (1-Y)·½·D² + Y·½·max(0, m - D)²."""
+    d = pair_distance(a, b)
+    label = label.to(d.dtype)
+    return ((1 - label) * 0.5 * d.pow(2) + label * 0.5 * torch.clamp(margin - d, min=0).pow(2)).mean()
+
+
+def batch_contrastive_loss(embeddings: torch.Tensor, identities: torch.Tensor, margin: float) -> torch.Tensor:
+    """Contrastive loss over every pair inside a P×K batch, same and different pairs weighted equally."""
+    diff = embeddings[:, None, :] - embeddings[None, :, :]
+    d = torch.sqrt((diff ** 2).sum(-1) + DISTANCE_EPS)
+    same = identities[:, None] == identities[None, :]
+    upper = torch.triu(torch.ones_like(same), diagonal=1)
+    positives = same & upper
+    negatives = ~same & upper
+    pos_loss = (0.5 * d[positives].pow(2)).mean() if positives.any() else d.sum() * 0
+    neg_loss = (0.5 * torch.clamp(margin - d[negatives], min=0).pow(2)).mean() if negatives.any() else d.sum() * 0
+    return pos_loss + neg_loss
