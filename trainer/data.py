@@ -1,0 +1,277 @@
+"""Data sets (CelebA layout or folder-per-identity), identity-disjoint splits, aligned-crop cache, pairs."""
+from __future__ import annotations
+
+import hashlib
+import json
+import multiprocessing as mp
+import random
+import sys
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".gif", ".pgm", ".ppm"}
+
+
+@dataclass
+class Sample:
+    path: Path
+    identity: str
+
+
+@dataclass
+class DataSet:
+    root: Path
+    layout: str  # "celeba" or "folders"
+    samples: list[Sample]
+    partition: dict[str, int] = field(default_factory=dict)  # identity -> official split (CelebA)
+    missing: int = 0  # rows whose image file is absent (subsets)
+
+
+def load_dataset(root: Path) -> DataSet:
+    root = Path(root)
+    if (root / "identity_CelebA.txt").is_file():
+        return _load_celeba(root)
+    if not root.is_dir():
+        raise FileNotFoundError(f"data folder not found: {root}")
+    return _load_folders(root)
+
+
+def _load_celeba(root: Path) -> DataSet:
+    image_dir = next((root / d for d in ("img_align_celeba", "img_celeba") if (root / d).is_dir()), None)
+    if image_dir is None:
+        raise FileNotFoundError(f"{root} has identity_CelebA.txt but no img_align_celeba/ or img_celeba/")
+    present = {p.name for p in image_dir.iterdir()}
+    samples, missing = [], 0
+    for line in (root / "identity_CelebA.txt").read_text().split("\n"):
+        parts = line.split()
+        if len(parts) != 2:
+            continue
+        if parts[0] in present:
+            samples.append(Sample(image_dir / parts[0], parts[1]))
+        else:
+            missing += 1
+    partition: dict[str, int] = {}
+    part_file = root / "list_eval_partition.txt"
+    if part_file.is_file():
+        by_file = dict(line.split() for line in part_file.read_text().split("\n") if len(line.split()) == 2)
+        for s in samples:
+            if s.path.name in by_file:
+                partition[s.identity] = int(by_file[s.path.name])
+    return DataSet(root, "celeba", samples, partition, missing)
+
+
+def _load_folders(root: Path) -> DataSet:
+    samples = [Sample(p, person.name)
+               for person in sorted(d for d in root.iterdir() if d.is_dir())
+               for p in sorted(person.iterdir()) if p.suffix.lower() in IMAGE_SUFFIXES]
+    if not samples:
+        raise FileNotFoundError(f"no images in {root} (expected CelebA layout or <root>/<person>/<image>)")
+    return DataSet(root, "folders", samples)
+
+
+def split_identities(identities: list[str], partition: dict[str, int], fractions=(0.7, 0.15, 0.15),
+                     seed: int = 0) -> dict[str, list[str]]:
+    """Disjoint identity lists for train / val / test.
+
+    CelebA's official partition is used when it really has several splits; otherwise a seeded draw.
+    """
+    identities = sorted(set(identities))
+    if partition and len({partition.get(i) for i in identities}) == 3:
+        names = ("train", "val", "test")
+        return {name: [i for i in identities if partition.get(i) == k] for k, name in enumerate(names)}
+    rng = random.Random(seed)
+    shuffled = identities[:]
+    rng.shuffle(shuffled)
+    n_train = int(round(len(shuffled) * fractions[0]))
+    n_val = int(round(len(shuffled) * fractions[1]))
+    return {"train": sorted(shuffled[:n_train]), "val": sorted(shuffled[n_train:n_train + n_val]),
+            "test": sorted(shuffled[n_train + n_val:])}
+
+
+# -- aligned-crop cache -----------------------------------------------------------------------
+
+_worker_engine = None
+
+
+def _init_worker(input_size: int) -> None:
+    global _worker_engine
+    import os
+
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    from faceid_gui.engine import FaceDetector
+    from faceid_gui.paths import assets_dir
+
+    _worker_engine = (FaceDetector(assets_dir(), prefer="cpu"), input_size)
+
+
+def _cache_name(path: Path) -> str:
+    return hashlib.sha1(str(path.resolve()).encode()).hexdigest()[:20] + ".png"
+
+
+def _prepare_one(task: tuple[str, str]) -> tuple[str, str]:
+    """Detect + align one image exactly as the app does; returns (status, message)."""
+    from faceid_gui.engine import FaceIdError, align_face, load_image
+
+    src, dst = task
+    detector, size = _worker_engine
+    try:
+        rgb = load_image(src)
+        faces = detector.detect(rgb)
+    except FaceIdError as exc:
+        return "error", str(exc)
+    if not faces:
+        Path(dst + ".noface").touch()
+        return "noface", src
+    crop = align_face(rgb, faces[0].landmarks, size)
+    ok, buf = cv2.imencode(".png", cv2.cvtColor(crop, cv2.COLOR_RGB2BGR))
+    tmp = dst + ".tmp"
+    Path(tmp).write_bytes(buf.tobytes())
+    Path(tmp).replace(dst)  # an interrupted run never leaves a half-written crop
+    return "ok", dst
+
+
+def prepare_cache(samples: list[Sample], cache_dir: Path, input_size: int, workers: int = 2) -> dict:
+    """Detect and align every image once (resumable, parallel); returns the manifest."""
+    crop_dir = Path(cache_dir) / f"crops{input_size}"
+    crop_dir.mkdir(parents=True, exist_ok=True)
+    todo = []
+    for s in samples:
+        dst = crop_dir / _cache_name(s.path)
+        if not dst.exists() and not Path(str(dst) + ".noface").exists():
+            todo.append((str(s.path), str(dst)))
+    errors: list[str] = []
+    if todo:
+        progress = Progress(len(todo), "prepare")
+        with mp.get_context("spawn").Pool(workers, initializer=_init_worker, initargs=(input_size,)) as pool:
+            for status, message in pool.imap_unordered(_prepare_one, todo, chunksize=8):
+                if status == "error":
+                    errors.append(message)
+                progress.step()
+        progress.close()
+    entries, no_face = [], []
+    for s in samples:
+        dst = crop_dir / _cache_name(s.path)
+        if dst.exists():
+            entries.append({"crop": dst.name, "identity": s.identity, "source": str(s.path)})
+        elif Path(str(dst) + ".noface").exists():
+            no_face.append(str(s.path))
+    manifest = {"input_size": input_size, "crop_dir": str(crop_dir), "entries": entries,
+                "no_face": no_face, "errors": errors}
+    (Path(cache_dir) / f"manifest{input_size}.json").write_text(json.dumps(manifest))
+    (Path(cache_dir) / "no_face.txt").write_text("\n".join(no_face) + ("\n" if no_face else ""))
+    return manifest
+
+
+def load_crops(manifest: dict, identities: list[str]) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """Crops (N, S, S, 3) uint8 RGB and integer labels for the given identities."""
+    wanted = set(identities)
+    crop_dir = Path(manifest["crop_dir"])
+    rows = [e for e in manifest["entries"] if e["identity"] in wanted]
+    names = sorted({e["identity"] for e in rows})
+    index = {n: i for i, n in enumerate(names)}
+    size = manifest["input_size"]
+    crops = np.empty((len(rows), size, size, 3), np.uint8)
+    for k, e in enumerate(rows):
+        crops[k] = cv2.cvtColor(cv2.imread(str(crop_dir / e["crop"])), cv2.COLOR_BGR2RGB)
+    labels = np.array([index[e["identity"]] for e in rows], np.int64)
+    return crops, labels, names
+
+
+# -- pairs ------------------------------------------------------------------------------------
+
+
+def make_pairs(labels: np.ndarray, seed: int) -> np.ndarray:
+    """One pair per anchor, half positive (label 0) and half negative (label 1), freshly drawn per seed.
+
+    Returns (N, 3) int64 rows of (anchor, other, pair_label).
+    """
+    rng = np.random.default_rng(seed)
+    by_id = defaultdict(list)
+    for i, y in enumerate(labels):
+        by_id[int(y)].append(i)
+    by_id = {k: np.asarray(v) for k, v in by_id.items()}
+    can_pair = np.array([len(by_id[int(y)]) > 1 for y in labels])
+    anchors = rng.permutation(len(labels))
+    pairs = []
+    want_positive = True
+    for a in anchors:
+        if want_positive and can_pair[a]:
+            same = by_id[int(labels[a])]
+            b = a
+            while b == a:
+                b = int(rng.choice(same))
+            pairs.append((a, b, 0))
+            want_positive = False
+        else:
+            b = int(rng.integers(len(labels)))
+            while labels[b] == labels[a]:
+                b = int(rng.integers(len(labels)))
+            pairs.append((a, b, 1))
+            want_positive = True
+    return np.asarray(pairs, np.int64)
+
+
+def pk_batches(labels: np.ndarray, p: int, k: int, seed: int) -> list[np.ndarray]:
+    """Batches of P identities x K images (sampled with replacement when a person has fewer than K)."""
+    rng = np.random.default_rng(seed)
+    by_id = defaultdict(list)
+    for i, y in enumerate(labels):
+        by_id[int(y)].append(i)
+    ids = [i for i, v in by_id.items() if len(v) > 1]
+    n_batches = max(1, len(labels) // (p * k))
+    batches = []
+    for _ in range(n_batches):
+        chosen = rng.choice(ids, size=min(p, len(ids)), replace=False)
+        batch = [rng.choice(by_id[c], size=k, replace=len(by_id[c]) < k) for c in chosen]
+        batches.append(np.concatenate(batch))
+    return batches
+
+
+def evaluation_pairs(labels: np.ndarray, seed: int = 0, max_pairs: int = 6000) -> np.ndarray:
+    """Balanced same/different pairs for verification: (M, 3) rows of (i, j, is_same)."""
+    rng = np.random.default_rng(seed)
+    by_id = defaultdict(list)
+    for i, y in enumerate(labels):
+        by_id[int(y)].append(i)
+    same = [(a, b) for idx in by_id.values() for n, a in enumerate(idx) for b in idx[n + 1:]]
+    same = np.asarray(same, np.int64).reshape(-1, 2)
+    if len(same) > max_pairs // 2:
+        same = same[rng.choice(len(same), max_pairs // 2, replace=False)]
+    diff = []
+    while len(diff) < len(same):
+        a, b = rng.integers(len(labels), size=2)
+        if labels[a] != labels[b]:
+            diff.append((a, b))
+    diff = np.asarray(diff, np.int64).reshape(-1, 2)
+    return np.concatenate([np.c_[same, np.ones(len(same), np.int64)], np.c_[diff, np.zeros(len(diff), np.int64)]])
+
+
+class Progress:
+    """A one-line progress bar on stderr (no extra dependency)."""
+
+    def __init__(self, total: int, label: str):
+        self.total, self.label, self.done, self.start = total, label, 0, time.time()
+        self.extra = ""
+        self._last = 0.0
+
+    def step(self, n: int = 1, extra: str | None = None) -> None:
+        self.done += n
+        if extra is not None:
+            self.extra = extra
+        now = time.time()
+        if now - self._last > 0.5 or self.done >= self.total:
+            self._last = now
+            rate = self.done / max(now - self.start, 1e-9)
+            width = 24
+            filled = int(width * self.done / max(self.total, 1))
+            sys.stderr.write(f"\r{self.label} [{'#' * filled}{'.' * (width - filled)}] {self.done}/{self.total} "
+                             f"{rate:.1f}/s {self.extra}   ")
+            sys.stderr.flush()
+
+    def close(self) -> None:
+        sys.stderr.write("\n")

@@ -1,0 +1,60 @@
+"""Evaluate an exported ONNX model with the app's own engine on a data set's identities; write a report."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from faceid_gui.engine import Embedder
+from faceid_gui.engine.matching import DISTANCE_EPS
+
+from .data import evaluation_pairs
+from .metrics import roc_curve, verification_report
+
+
+def evaluate_onnx(model: Path, crops: np.ndarray, labels: np.ndarray, no_face: int, report_dir: Path | None,
+                  seed: int = 0) -> dict:
+    embedder = Embedder(model, prefer="auto")
+    emb = embedder.embed(crops)
+    pairs = evaluation_pairs(labels, seed=seed)
+    diff = emb[pairs[:, 0]].astype(np.float64) - emb[pairs[:, 1]]
+    d = np.sqrt((diff ** 2).sum(1) + DISTANCE_EPS)
+    same = pairs[:, 2].astype(bool)
+    report = verification_report(d, same, embedder.info.threshold)
+    report.update({"model": str(model), "images": int(len(crops)), "identities": int(len(set(labels.tolist()))),
+                   "images_without_face": int(no_face), "provider": embedder.provider.name})
+    if report_dir is not None:
+        write_report(Path(report_dir), report, d, same, embedder.info.threshold)
+    return report
+
+
+def write_report(out: Path, report: dict, d: np.ndarray, same: np.ndarray, threshold: float) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "metrics.json").write_text(json.dumps(report, indent=2))
+    far, tar, _ = roc_curve(d, same)
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4.5))
+    ax1.plot(far, tar, lw=2)
+    ax1.plot([0, 1], [0, 1], "k--", lw=0.8)
+    ax1.set_xscale("symlog", linthresh=1e-3)
+    ax1.set_xlim(0, 1)
+    ax1.set_xlabel("false accept rate")
+    ax1.set_ylabel("true accept rate")
+    ax1.set_title(f"ROC (AUC {report['roc_auc']:.4f}, EER {report['eer']:.3f})")
+    ax1.grid(alpha=0.3)
+    bins = np.linspace(0, max(d.max(), threshold) * 1.05, 60)
+    ax2.hist(d[same], bins=bins, alpha=0.6, label="same person", color="tab:green")
+    ax2.hist(d[~same], bins=bins, alpha=0.6, label="different people", color="tab:red")
+    ax2.axvline(threshold, color="k", ls="--", label=f"threshold {threshold:.3f}")
+    ax2.set_xlabel("distance")
+    ax2.set_ylabel("pairs")
+    ax2.set_title(f"accuracy {report['accuracy_at_threshold']:.3f} at threshold; 10-fold {report['kfold_accuracy']:.3f}")
+    ax2.legend()
+    fig.tight_layout()
+    fig.savefig(out / "report.png", dpi=110)
+    plt.close(fig)
