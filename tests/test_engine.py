@@ -1,0 +1,123 @@
+import cv2
+import numpy as np
+import pytest
+
+from faceid_gui.engine import Embedder, FaceEngine, ModelError, NoFaceError, distance
+from faceid_gui.engine.runtime import create_session
+from faceid_gui.paths import assets_dir
+
+from .conftest import sample
+
+
+def test_detects_one_face_with_landmarks_on_the_eyes(engine, astronaut):
+    faces = engine.detector.detect(astronaut)
+    assert len(faces) == 1
+    face = faces[0]
+    x, y, w, h = face.xywh
+    assert face.score > 0.9 and 60 < w < 140
+    left_eye, right_eye, nose, mouth_l, mouth_r = face.landmarks
+    assert left_eye[0] < nose[0] < right_eye[0]  # image-left eye first
+    assert max(left_eye[1], right_eye[1]) < nose[1] < min(mouth_l[1], mouth_r[1])
+    assert x < left_eye[0] < x + w / 2 and y < left_eye[1] < y + h / 2
+
+
+@pytest.mark.parametrize("factor", [0.35, 7.8])  # a ~180 px thumbnail and a 4000 px photo
+def test_detection_from_thumbnail_to_4000px(engine, astronaut, factor):
+    scaled = cv2.resize(astronaut, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA if factor < 1 else cv2.INTER_LINEAR)
+    faces = engine.detector.detect(scaled)
+    assert len(faces) == 1
+    base = engine.detector.detect(astronaut)[0]
+    assert np.allclose(faces[0].landmarks / factor, base.landmarks, atol=6)
+
+
+def test_several_faces_largest_first(engine, astronaut, cameraman):
+    small = cv2.resize(cameraman, (256, 256))
+    canvas = np.full((512, 800, 3), 90, np.uint8)
+    canvas[:, :512] = astronaut
+    canvas[128:384, 530:786] = small
+    results = engine.analyze(canvas)
+    assert len(results) == 2
+    assert results[0].face.area > results[1].face.area
+    assert results[0].face.box[0] < 512 <= results[1].face.box[0]
+
+
+def test_no_face(engine, tmp_path):
+    noise = np.random.default_rng(0).integers(0, 255, (300, 400, 3), dtype=np.uint8)
+    path = tmp_path / "noise.png"
+    cv2.imwrite(str(path), noise)
+    with pytest.raises(NoFaceError, match="no face"):
+        engine.analyze_file(path)
+
+
+def test_batch_embedding_matches_single(engine, astronaut, cameraman):
+    crops = np.stack([engine.analyze(img)[0].crop for img in (astronaut, cameraman)])
+    batch = engine.embedder.embed(crops)
+    single = np.stack([engine.embedder.embed(c[None])[0] for c in crops])
+    assert batch.shape == (2, engine.info.embedding_size)
+    assert np.allclose(batch, single, atol=1e-5)
+
+
+def test_same_photo_closer_than_other_person_under_light_and_scale(engine, astronaut, cameraman):
+    ref = engine.analyze(astronaut)[0].embedding
+    brighter = np.clip(astronaut.astype(int) + 40, 0, 255).astype(np.uint8)
+    smaller = cv2.resize(astronaut, None, fx=0.6, fy=0.6, interpolation=cv2.INTER_AREA)
+    d_bright = distance(ref, engine.analyze(brighter)[0].embedding)
+    d_small = distance(ref, engine.analyze(smaller)[0].embedding)
+    d_other = distance(ref, engine.analyze(cameraman)[0].embedding)
+    assert d_bright < d_other and d_small < d_other
+
+
+def test_model_metadata_read_from_the_file(engine):
+    info = engine.info
+    assert info.embedding_size == engine.embedder.session.get_outputs()[0].shape[-1]
+    assert info.input_size == engine.embedder.session.get_inputs()[0].shape[2]
+    assert 0 < info.threshold and len(info.mean) == 3 and len(info.sha256) == 64
+
+
+def test_broken_model_files_are_refused(tmp_path):
+    garbage = tmp_path / "garbage.onnx"
+    garbage.write_bytes(b"this is not a model" * 10)
+    with pytest.raises(ModelError, match="not a valid ONNX model"):
+        Embedder(garbage)
+    truncated = tmp_path / "truncated.onnx"
+    truncated.write_bytes((assets_dir() / "faceid_embedder.onnx").read_bytes()[:5000])
+    with pytest.raises(ModelError):
+        Embedder(truncated)
+    with pytest.raises(ModelError, match="not found"):
+        Embedder(tmp_path / "missing.onnx")
+    # A valid ONNX model that is not an embedding model (no faceid metadata): the detector's O-Net.
+    with pytest.raises(ModelError, match="not a faceid embedding model"):
+        Embedder(assets_dir() / "mtcnn_onet.onnx")
+
+
+def test_provider_falls_back_to_cpu_quietly(capfd, monkeypatch):
+    """Without a usable GPU, asking for CUDA gives CPU, a reason, and nothing on stderr."""
+    import onnxruntime as ort
+
+    monkeypatch.delenv("FACEID_PROVIDER", raising=False)
+    session, status = create_session(assets_dir() / "faceid_embedder.onnx", prefer="cuda")
+    if status.name == "CUDA":
+        pytest.skip("a working CUDA GPU is present")
+    assert session.get_providers() == ["CPUExecutionProvider"]
+    assert status.reason
+    captured = capfd.readouterr()
+    assert captured.err == ""
+    session, status = create_session(assets_dir() / "faceid_embedder.onnx", prefer="cpu")
+    assert status.name == "CPU" and status.reason == "CPU requested"
+    assert "CPUExecutionProvider" in ort.get_available_providers()
+
+
+def test_engine_end_to_end_on_file(engine):
+    result = engine.analyze_file(sample("astronaut.jpg"))
+    assert result.largest.crop.shape == (engine.input_size, engine.input_size, 3)
+    assert np.isfinite(result.largest.embedding).all()
+
+
+def test_engine_uses_installed_model_then_shipped(private_data_dir):
+    from faceid_gui.paths import default_model_path, installed_model_path
+
+    assert default_model_path() == assets_dir() / "faceid_embedder.onnx"
+    installed_model_path().parent.mkdir(parents=True)
+    installed_model_path().write_bytes((assets_dir() / "faceid_embedder.onnx").read_bytes())
+    assert default_model_path() == installed_model_path()
+    assert FaceEngine().info.path == installed_model_path()

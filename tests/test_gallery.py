@@ -1,0 +1,128 @@
+import os
+import signal
+import stat
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from faceid_gui.engine import Gallery, GalleryError, GalleryIndex, NewFace
+
+
+def _face(seed, dim=32):
+    return NewFace(np.random.default_rng(seed).normal(size=dim).astype(np.float32), b"jpegbytes", f"src{seed}")
+
+
+def test_enroll_rename_forget(tmp_path):
+    with Gallery(tmp_path / "g.sqlite3", "model-a") as g:
+        g.enroll("Ada", [_face(1), _face(2)])
+        g.enroll("ada", [_face(3)])  # same person, case-insensitive
+        g.enroll("Bob", [_face(4)])
+        people = {p.name: p for p in g.people()}
+        assert people["Ada"].faces == 3 and people["Bob"].faces == 1
+        g.rename("Ada", "Ada Lovelace")
+        with pytest.raises(GalleryError, match="already called"):
+            g.rename("Bob", "ada lovelace")
+        faces = g.faces("Ada Lovelace")
+        g.forget_face(faces[0].id)
+        assert len(g.faces("Ada Lovelace")) == 2
+        g.forget_person("Bob")
+        assert [p.name for p in g.people()] == ["Ada Lovelace"]
+        with pytest.raises(GalleryError, match="no one called"):
+            g.forget_person("Bob")
+        with pytest.raises(GalleryError):
+            g.enroll("   ", [_face(5)])
+
+
+def test_forgetting_last_photo_removes_person(tmp_path):
+    with Gallery(tmp_path / "g.sqlite3", "m") as g:
+        g.enroll("Solo", [_face(1)])
+        g.forget_face(g.faces("Solo")[0].id)
+        assert g.people() == []
+
+
+def test_files_are_private(tmp_path):
+    path = tmp_path / "private" / "g.sqlite3"
+    with Gallery(path, "m") as g:
+        g.enroll("A", [_face(1)])
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
+
+
+def test_other_model_embeddings_need_reenrolment(tmp_path):
+    path = tmp_path / "g.sqlite3"
+    with Gallery(path, "old-model") as g:
+        g.enroll("A", [_face(1), _face(2)])
+    with Gallery(path, "new-model") as g:
+        assert g.stale_count() == 2
+        assert g.people()[0].stale_faces == 2
+        assert len(g.index()) == 0  # never compared with embeddings from another model
+        g.enroll("A", [_face(3)])
+        assert len(g.index()) == 1
+        assert g.forget_stale("A") == 2 and g.stale_count() == 0
+
+
+def test_index_finds_nearest_person_and_refreshes_after_writes(tmp_path):
+    with Gallery(tmp_path / "g.sqlite3", "m") as g:
+        a, b = _face(1), _face(2)
+        g.enroll("A", [a])
+        g.enroll("B", [b])
+        query = a.embedding + 0.01
+        matches = g.index().nearest(query, k=2)
+        assert [m.name for m in matches] == ["A", "B"] and matches[0].distance < matches[1].distance
+        g.forget_person("A")
+        assert [m.name for m in g.index().nearest(query)] == ["B"]
+
+
+def test_index_100k_nearest_is_exact():
+    rng = np.random.default_rng(0)
+    embs = rng.normal(size=(100_000, 32)).astype(np.float32)
+    ids = rng.integers(0, 5000, 100_000)
+    index = GalleryIndex(embs, ids, {i: f"p{i}" for i in range(5000)})
+    query = embs[1234] + 0.001
+    best = index.nearest(query, k=3)
+    brute = np.sqrt(((embs - query) ** 2).sum(1))
+    assert best[0].person_id == ids[int(np.argmin(brute))]
+    assert abs(best[0].distance - brute.min()) < 1e-3
+
+
+WRITER = r"""
+import sys, time, numpy as np
+from faceid_gui.engine import Gallery, NewFace
+g = Gallery(sys.argv[1], "m")
+for i in range(5):
+    g.enroll(f"person{i}", [NewFace(np.full(32, i, np.float32), b"t", "s")])
+# Start a big enrolment and get killed in the middle of it.
+g._db.execute("BEGIN IMMEDIATE")
+pid = g._db.execute("INSERT INTO people(name, created) VALUES ('half-written', 0)").lastrowid
+for k in range(2000):
+    g._db.execute("INSERT INTO faces(person_id, embedding, model_fingerprint, created) VALUES (?, ?, 'm', 0)",
+                  (pid, np.zeros(32, np.float32).tobytes()))
+print("in-transaction", flush=True)
+time.sleep(60)
+"""
+
+
+def test_gallery_survives_a_writer_killed_mid_transaction(tmp_path):
+    path = tmp_path / "g.sqlite3"
+    proc = subprocess.Popen([sys.executable, "-c", WRITER, str(path)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout.readline().strip() == "in-transaction"
+        os.kill(proc.pid, signal.SIGKILL)
+    finally:
+        proc.wait(timeout=30)
+    with Gallery(path, "m") as g:
+        names = [p.name for p in g.people()]
+        assert names == [f"person{i}" for i in range(5)]
+        assert g.face_count() == 5
+        g.enroll("after-crash", [_face(9)])  # and it is still writable
+        assert len(g.people()) == 6
+
+
+def test_not_a_gallery_file(tmp_path):
+    path = tmp_path / "g.sqlite3"
+    path.write_bytes(b"garbage" * 1000)
+    with pytest.raises(GalleryError, match="not a faceid gallery"):
+        Gallery(path, "m")
