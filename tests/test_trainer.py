@@ -1,0 +1,271 @@
+import json
+import os
+import socket
+
+import numpy as np
+import pytest
+import torch
+
+from trainer.data import evaluation_pairs, load_dataset, make_pairs, pk_batches, prepare_cache, split_identities
+from trainer.export import build_metadata, export
+from trainer.loss import batch_contrastive_loss, contrastive_loss, pair_distance
+from trainer.metrics import auc, kfold_accuracy, verification_report
+from trainer.model import DenseNetEmbedding, ModelConfig, count_parameters, preset
+from trainer.train import TrainConfig, build_optimizer, train
+
+from .conftest import sample
+
+TINY = dict(growth_rate=4, block_config=(1, 1), num_init_features=8, bn_size=2, input_size=32, name="tiny")
+
+
+def _torchvision():
+    """torchvision 0.28's wheel is a CUDA build; on CPU torch its C++ op schemas must be declared first."""
+    lib = torch.library.Library("torchvision", "DEF")
+    lib.define("nms(Tensor dets, Tensor scores, float iou_threshold) -> Tensor")
+    lib.define("qnms(Tensor dets, Tensor scores, float iou_threshold) -> Tensor")
+    import torchvision
+
+    return torchvision, lib
+
+
+def test_densenet121_body_matches_torchvision_parameter_count():
+    try:
+        torchvision, _lib = _torchvision()
+    except Exception as exc:  # noqa: BLE001
+        pytest.skip(f"torchvision unavailable: {exc}")
+    reference = torchvision.models.densenet121(weights=None).features
+    ours = DenseNetEmbedding(preset("densenet121"))
+    assert count_parameters(ours.features) == count_parameters(reference)
+    assert count_parameters(ours.embedding) == 1024 * 32 + 32
+
+
+def test_compression_and_growth_are_configurable():
+    wide = DenseNetEmbedding(ModelConfig(growth_rate=12, block_config=(2, 2), compression=1.0, num_init_features=16))
+    narrow = DenseNetEmbedding(ModelConfig(growth_rate=12, block_config=(2, 2), compression=0.5, num_init_features=16))
+    assert wide.embedding.in_features == 16 + 24 + 24 and narrow.embedding.in_features == (16 + 24) // 2 + 24
+    with pytest.raises(ValueError):
+        ModelConfig(compression=0)
+    out = narrow(torch.randn(3, 3, 64, 64))
+    assert out.shape == (3, 32) and torch.allclose(out.norm(dim=1), torch.ones(3), atol=1e-5)
+
+
+def test_contrastive_loss_values_and_finite_gradient_at_identical_embeddings():
+    a = torch.tensor([[0.0, 0.0], [0.0, 0.0]], requires_grad=True)
+    b = torch.tensor([[0.0, 0.0], [0.3, 0.4]])
+    same = torch.tensor([0, 1])
+    # same pair at D≈0: ~0 loss; different pair at D=0.5 with m=1: ½(1-0.5)² = 0.125
+    loss = contrastive_loss(a, b, same, margin=1.0)
+    expected = (0.5 * (0 + 1e-6) + 0.5 * (1 - np.sqrt(0.25 + 1e-6)) ** 2) / 2
+    assert loss.item() == pytest.approx(expected, rel=1e-5)
+    loss.backward()
+    assert torch.isfinite(a.grad).all()
+    far = contrastive_loss(torch.zeros(1, 2), torch.tensor([[3.0, 4.0]]), torch.tensor([1]), margin=1.0)
+    assert far.item() == 0.0  # beyond the margin a different pair costs nothing
+    x = torch.zeros(4, 8, requires_grad=True)
+    batch_contrastive_loss(x, torch.tensor([0, 0, 1, 1]), 1.0).backward()
+    assert torch.isfinite(x.grad).all()
+    assert pair_distance(torch.zeros(1, 3), torch.zeros(1, 3)).item() == pytest.approx(1e-3)
+
+
+def test_cyclical_lr_rises_while_beta1_falls():
+    model = torch.nn.Linear(2, 2)
+    cfg = TrainConfig(lr_min=1e-4, lr_max=1e-3, beta1_min=0.85, beta1_max=0.95, cycle_epochs=2)
+    optimizer, scheduler = build_optimizer(model, cfg, steps_per_epoch=10)
+    lrs, betas = [], []
+    for _ in range(40):
+        lrs.append(optimizer.param_groups[0]["lr"])
+        betas.append(optimizer.param_groups[0]["betas"][0])
+        optimizer.step()
+        scheduler.step()
+    assert optimizer.param_groups[0]["betas"][1] == 0.99
+    assert lrs[0] == pytest.approx(1e-4) and betas[0] == pytest.approx(0.95)
+    assert lrs[10] == pytest.approx(1e-3) and betas[10] == pytest.approx(0.85)  # peak LR, lowest β1
+    assert lrs[20] == pytest.approx(1e-4) and betas[20] == pytest.approx(0.95)  # and back
+    rising = np.diff(lrs[:11]) > 0
+    falling = np.diff(betas[:11]) < 0
+    assert rising.all() and falling.all()
+
+
+def test_pairs_are_balanced_labelled_and_reseeded():
+    labels = np.repeat(np.arange(10), 5)
+    pairs = make_pairs(labels, seed=1)
+    assert len(pairs) == len(labels)
+    assert abs((pairs[:, 2] == 0).sum() - (pairs[:, 2] == 1).sum()) <= 1
+    for a, b, y in pairs:
+        assert a != b and (labels[a] == labels[b]) == (y == 0)
+    assert not np.array_equal(pairs, make_pairs(labels, seed=2))
+    assert np.array_equal(pairs, make_pairs(labels, seed=1))
+    batches = pk_batches(labels, p=4, k=3, seed=0)
+    assert all(len(b) == 12 and len(set(labels[b])) == 4 for b in batches)
+    ev = evaluation_pairs(labels, seed=0)
+    assert (ev[:, 2] == 1).sum() == (ev[:, 2] == 0).sum()
+
+
+def test_identity_splits_are_disjoint():
+    ids = [f"id{i}" for i in range(100)]
+    splits = split_identities(ids, {}, seed=3)
+    sets = [set(v) for v in splits.values()]
+    assert sum(map(len, sets)) == 100 and not (sets[0] & sets[1] or sets[0] & sets[2] or sets[1] & sets[2])
+    assert [len(s) for s in sets] == [70, 15, 15]
+    official = split_identities(ids, {f"id{i}": i % 3 for i in range(100)})
+    assert all(int(i[2:]) % 3 == 0 for i in official["train"])
+
+
+def test_metrics_on_known_scores():
+    dist = np.array([0.1, 0.2, 0.3, 0.9, 0.8, 0.7])
+    same = np.array([1, 1, 1, 0, 0, 0], bool)
+    assert auc(dist, same) == 1.0
+    report = verification_report(dist, same, threshold=0.5)
+    assert report["accuracy_at_threshold"] == 1.0 and report["eer"] == 0.0
+    assert report["far_at_threshold"] == 0.0 and report["frr_at_threshold"] == 0.0
+    assert auc(dist[::-1].copy(), same) == 0.0
+    rng = np.random.default_rng(0)
+    mean, _ = kfold_accuracy(np.r_[rng.normal(0.4, 0.1, 500), rng.normal(0.8, 0.1, 500)], np.r_[np.ones(500), np.zeros(500)])
+    assert 0.95 < mean < 0.995
+
+
+def _toy_set(n_ids=6, per_id=8, size=32, seed=0):
+    """Separable toy faces: each identity has its own colour pattern, plus noise."""
+    rng = np.random.default_rng(seed)
+    crops, labels = [], []
+    for i in range(n_ids):
+        base = rng.integers(0, 256, (4, 4, 3))
+        pattern = np.kron(base, np.ones((size // 4, size // 4, 1)))
+        for _ in range(per_id):
+            crops.append(np.clip(pattern + rng.normal(0, 20, pattern.shape), 0, 255).astype(np.uint8))
+            labels.append(i)
+    return np.stack(crops), np.array(labels)
+
+
+def _tiny_cfg(tmp_path, **kw):
+    values = dict(out=str(tmp_path / "run"), preset="small", input_size=32, epochs=3, batch_size=16, lr_max=3e-3,
+                  cycle_epochs=2, augment=False, seed=0)
+    values.update(kw)
+    return TrainConfig(**values)
+
+
+@pytest.fixture()
+def tiny_preset(monkeypatch):
+    from trainer import model
+
+    monkeypatch.setitem(model.PRESETS, "small", ModelConfig(**TINY))
+
+
+def test_training_reduces_loss_and_learns_a_separable_set(tmp_path, tiny_preset):
+    x, y = _toy_set()
+    cfg = _tiny_cfg(tmp_path, epochs=6)
+    best = train(cfg, x, y, x, y, log=lambda *_: None)
+    history = json.loads((tmp_path / "run" / "log.json").read_text())
+    assert history[-1]["loss"] < history[0]["loss"]
+    assert best["roc_auc"] > 0.9
+    assert (tmp_path / "run" / "best.pt").is_file() and (tmp_path / "run" / "log.csv").is_file()
+
+
+def test_resume_continues_exactly(tmp_path, tiny_preset):
+    x, y = _toy_set()
+    straight = _tiny_cfg(tmp_path / "a", epochs=2)
+    train(straight, x, y, x, y, log=lambda *_: None)
+    first = _tiny_cfg(tmp_path / "b", epochs=1)
+    train(first, x, y, x, y, log=lambda *_: None)
+    resumed = _tiny_cfg(tmp_path / "b", epochs=2, resume=True)
+    train(resumed, x, y, x, y, log=lambda *_: None)
+    sa = torch.load(tmp_path / "a" / "run" / "last.pt", weights_only=False)["model"]
+    sb = torch.load(tmp_path / "b" / "run" / "last.pt", weights_only=False)["model"]
+    for key in sa:
+        assert torch.equal(sa[key], sb[key]), key
+
+
+def test_export_parity_and_metadata_round_trip(tmp_path):
+    from faceid_gui.engine import Embedder, ModelError
+
+    encoder = DenseNetEmbedding(ModelConfig(**TINY)).eval()
+    meta = build_metadata(encoder, threshold=0.42, margin=1.0, trained_on="toy", metrics={"roc_auc": 0.5})
+    crops = _toy_set()[0][:5]
+    path = tmp_path / "m.onnx"
+    worst = export(encoder, path, meta, crops)
+    assert worst < 1e-4
+    runtime = Embedder(path, prefer="cpu")
+    assert runtime.info.threshold == 0.42 and runtime.info.input_size == 32 and runtime.info.embedding_size == 32
+    assert runtime.info.trained_on == "toy" and runtime.info.metrics == {"roc_auc": 0.5}
+    with torch.no_grad():
+        want = encoder(torch.from_numpy(runtime.preprocess(crops))).numpy()
+    assert np.abs(runtime.embed(crops) - want).max() < 1e-4
+    # a model that disagrees with torch is refused and nothing is written
+    with pytest.raises(ModelError, match="disagree"):
+        export(encoder, tmp_path / "refused.onnx", meta, crops, tolerance=-1.0)
+    assert not (tmp_path / "refused.onnx").exists()
+
+
+def _write(path, rgb):
+    import cv2
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    cv2.imwrite(str(path), rgb[..., ::-1])
+
+
+def _people_photos():
+    import cv2
+
+    from faceid_gui.engine import load_image
+
+    a, b = load_image(sample("astronaut.jpg")), load_image(sample("camera.jpg"))
+    return {"eileen": [a, np.clip(a * 0.8, 0, 255).astype(np.uint8)],
+            "camera": [b, cv2.resize(b, None, fx=0.7, fy=0.7)]}
+
+
+def test_both_layouts_and_cache_preparation(tmp_path):
+    photos = _people_photos()
+    folders = tmp_path / "folders"
+    for person, images in photos.items():
+        for k, img in enumerate(images):
+            _write(folders / person / f"{k}.jpg", img)
+    _write(folders / "eileen" / "noise.png", np.random.default_rng(0).integers(0, 255, (120, 120, 3), dtype=np.uint8))
+    ds = load_dataset(folders)
+    assert ds.layout == "folders" and len(ds.samples) == 5
+    manifest = prepare_cache(ds.samples, tmp_path / "cache", 32, workers=1)
+    assert len(manifest["entries"]) == 4 and len(manifest["no_face"]) == 1
+    again = prepare_cache(ds.samples, tmp_path / "cache", 32, workers=1)  # resumable: nothing redone
+    assert again["entries"] == manifest["entries"]
+
+    celeba = tmp_path / "celeba"
+    rows, parts = [], []
+    for pid, (person, images) in enumerate(photos.items()):
+        for k, img in enumerate(images):
+            name = f"{pid:03d}{k:03d}.jpg"
+            _write(celeba / "img_celeba" / name, img)
+            rows.append(f"{name} {pid + 1}")
+            parts.append(f"{name} 0")
+    rows.append("999999.jpg 7")  # listed but absent: a subset
+    (celeba / "identity_CelebA.txt").write_text("\n".join(rows) + "\n")
+    (celeba / "list_eval_partition.txt").write_text("\n".join(parts) + "\n")
+    ds = load_dataset(celeba)
+    assert ds.layout == "celeba" and len(ds.samples) == 4 and ds.missing == 1
+    assert {s.identity for s in ds.samples} == {"1", "2"}
+
+
+def _free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _ddp_worker(rank, world, port, out):
+    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), RANK=str(rank), WORLD_SIZE=str(world))
+    from trainer import model
+
+    model.PRESETS["small"] = ModelConfig(**TINY)
+    x, y = _toy_set()
+    cfg = TrainConfig(out=out, preset="small", input_size=32, epochs=1, batch_size=8, augment=False, device="cpu")
+    train(cfg, x, y, x, y, log=lambda *_: None)
+    import torch.distributed as dist
+
+    dist.destroy_process_group()
+
+
+@pytest.mark.slow
+def test_two_process_gloo_ddp(tmp_path):
+    import torch.multiprocessing as tmp
+
+    tmp.spawn(_ddp_worker, args=(2, _free_port(), str(tmp_path / "ddp")), nprocs=2, join=True)
+    state = torch.load(tmp_path / "ddp" / "last.pt", weights_only=False)
+    assert state["epoch"] == 0 and np.isfinite(state["metrics"]["roc_auc"])
