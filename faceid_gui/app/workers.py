@@ -1,0 +1,125 @@
+"""Background work: one-off tasks on a thread pool, and a camera/video loop that never blocks the GUI."""
+from __future__ import annotations
+
+import threading
+import time
+import traceback
+
+import cv2
+import numpy as np
+from PySide6.QtCore import QObject, QRunnable, QThread, Signal
+
+from ..engine import CameraError, FaceIdError
+
+
+class TaskSignals(QObject):
+    result = Signal(object)
+    error = Signal(str)
+    progress = Signal(int, int, object)  # done, total, per-item result
+    finished = Signal()
+
+
+class Task(QRunnable):
+    """Runs fn(progress_callback) off the GUI thread; FaceIdError messages go to `error` as-is."""
+
+    def __init__(self, fn, *args):
+        super().__init__()
+        self.fn, self.args = fn, args
+        self.signals = TaskSignals()
+        self.cancelled = threading.Event()
+
+    def run(self) -> None:
+        try:
+            value = self.fn(*self.args, lambda done, total, item=None: self.signals.progress.emit(done, total, item),
+                            self.cancelled)
+        except FaceIdError as exc:
+            self.signals.error.emit(str(exc))
+        except Exception as exc:  # noqa: BLE001 - any other failure still ends as a message, not a crash
+            traceback.print_exc()
+            self.signals.error.emit(f"unexpected error: {exc}")
+        else:
+            self.signals.result.emit(value)
+        finally:
+            self.signals.finished.emit()
+
+
+def image_quality(crop: np.ndarray) -> tuple[float, float]:
+    """(sharpness as variance of the Laplacian, mean brightness) of an aligned crop."""
+    grey = cv2.cvtColor(crop, cv2.COLOR_RGB2GRAY)
+    return float(cv2.Laplacian(grey, cv2.CV_64F).var()), float(grey.mean())
+
+
+class CameraWorker(QThread):
+    """Reads frames from a camera index or a video file, detects and embeds faces in each.
+
+    Only the newest processed frame is handed over: when the GUI has not taken the previous one yet,
+    a new one simply replaces it, so a slow window never builds a backlog.
+    """
+
+    frame_ready = Signal()
+    failed = Signal(str)
+
+    def __init__(self, engine, source, loop_video: bool = True, min_face_size: int = 40, parent=None):
+        super().__init__(parent)
+        self.engine = engine
+        self.source = source
+        self.loop_video = loop_video
+        self.min_face_size = min_face_size
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._latest = None
+        self.fps = 0.0
+
+    def stop(self) -> None:
+        self._stop.set()
+        self.wait(5000)
+
+    def take(self):
+        """The newest (frame, faces, fps) or None."""
+        with self._lock:
+            latest, self._latest = self._latest, None
+        return latest
+
+    def _open(self) -> cv2.VideoCapture:
+        source = self.source
+        is_index = isinstance(source, int) or (isinstance(source, str) and source.isdigit())
+        capture = cv2.VideoCapture(int(source)) if is_index else cv2.VideoCapture(str(source))
+        if not capture.isOpened():
+            what = f"camera {source}" if is_index else f"video {source}"
+            raise CameraError(f"{what} could not be opened (is it connected and not used by another program?)")
+        return capture
+
+    def run(self) -> None:
+        try:
+            capture = self._open()
+        except CameraError as exc:
+            self.failed.emit(str(exc))
+            return
+        failures = 0
+        last = time.perf_counter()
+        try:
+            while not self._stop.is_set():
+                ok, bgr = capture.read()
+                if not ok:
+                    if self.loop_video and capture.get(cv2.CAP_PROP_FRAME_COUNT) > 0:
+                        capture.set(cv2.CAP_PROP_POS_FRAMES, 0)
+                        failures += 1
+                        if failures < 3:
+                            continue
+                    self.failed.emit("the camera stopped sending pictures (unplugged?)")
+                    return
+                failures = 0
+                rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+                faces = self.engine.analyze(rgb, min_face_size=self.min_face_size)
+                now = time.perf_counter()
+                self.fps = 0.8 * self.fps + 0.2 / max(now - last, 1e-6) if self.fps else 1 / max(now - last, 1e-6)
+                last = now
+                with self._lock:
+                    fresh = self._latest is None
+                    self._latest = (rgb, faces, self.fps)
+                if fresh:
+                    self.frame_ready.emit()
+        except Exception as exc:  # noqa: BLE001
+            self.failed.emit(f"camera error: {exc}")
+        finally:
+            capture.release()
