@@ -84,19 +84,37 @@ def cmd_train(args) -> Path:
 
 
 def cmd_export(args) -> int:
-    export_checkpoint(args.checkpoint, args.output)
+    validation = None
+    if args.data:
+        from .data import load_crops
+
+        manifest, splits, _ = _prepared(args, _checkpoint_input_size(args.checkpoint))
+        va_x, va_y, _ = load_crops(manifest, splits["val"])
+        validation = (va_x, va_y)
+    export_checkpoint(args.checkpoint, args.output, validation)
     print(f"wrote {args.output}")
     return 0
 
 
-def export_checkpoint(checkpoint: Path, output: Path, crops=None) -> None:
+def _checkpoint_input_size(checkpoint: Path) -> int:
+    import torch
+
+    return torch.load(checkpoint, map_location="cpu", weights_only=False)["model_config"]["input_size"]
+
+
+def export_checkpoint(checkpoint: Path, output: Path, validation=None) -> None:
+    """Export a checkpoint; with validation (crops, labels) the metrics and rate curve are measured afresh."""
     import numpy as np
+    import torch
 
     from .export import build_metadata, export
-    from .train import load_encoder
+    from .train import TrainConfig, load_encoder, validate
 
     encoder, state = load_encoder(checkpoint)
     metrics = state["metrics"]
+    if validation is not None:
+        metrics = validate(encoder, torch.from_numpy(validation[0]), validation[1],
+                           TrainConfig.from_dict(state["train_config"]))
     data = state.get("data", {})
     trained_on = (f"{data.get('data', '?')} ({data.get('layout', '?')} layout): "
                   f"{data.get('identities', {}).get('train', '?')} training identities, "
@@ -105,9 +123,12 @@ def export_checkpoint(checkpoint: Path, output: Path, crops=None) -> None:
                           metrics={"validation": {k: v for k, v in metrics.items() if not isinstance(v, (list, dict))},
                                    "epoch": state["epoch"] + 1},
                           extra={"far_at_threshold": metrics.get("far_at_threshold"),
+                                 "rate_curve": metrics.get("rate_curve"),
                                  "frr_at_threshold": metrics.get("frr_at_threshold"),
                                  "train_config": state["train_config"], "data_info": data})
-    if crops is None:
+    if validation is not None:
+        crops = validation[0][:32]  # parity is checked on real aligned faces
+    else:
         size = encoder.config.input_size
         crops = np.random.default_rng(0).integers(0, 256, (8, size, size, 3), dtype=np.uint8)
     worst = export(encoder, output, meta, crops)
@@ -151,8 +172,7 @@ def cmd_refresh(args) -> int:
     best = cmd_train(args)
     out = Path(args.out)
     manifest, splits, _ = _prepared(args, args.input_size)
-    va_x, _, _ = load_crops(manifest, splits["val"])
-    export_checkpoint(best, out / "model.onnx", va_x[:16])
+    export_checkpoint(best, out / "model.onnx", load_crops(manifest, splits["val"])[:2])
     te_x, te_y, _ = load_crops(manifest, splits["test"])
     report = evaluate_onnx(out / "model.onnx", te_x, te_y, len(manifest["no_face"]), out / "report")
     report["split"] = "test"
@@ -174,6 +194,10 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("export", help="export a checkpoint's embedding branch to ONNX")
     p.add_argument("--checkpoint", type=Path, required=True)
     p.add_argument("--output", type=Path, required=True)
+    p.add_argument("--data", type=Path, help="data set: re-measure validation metrics and the FAR/FRR curve")
+    p.add_argument("--cache", type=Path)
+    p.add_argument("--workers", type=int, default=max(1, (os.cpu_count() or 2)))
+    p.add_argument("--split-seed", type=int, default=0)
     p = sub.add_parser("evaluate", help="verification metrics and report for an ONNX model")
     p.add_argument("--model", type=Path, required=True)
     _add_data_args(p)

@@ -104,6 +104,9 @@ def validate(encoder: DenseNetEmbedding, crops: torch.Tensor, labels: np.ndarray
         threshold, _ = best_threshold(d, same)
     report = verification_report(d, same, threshold)
     report["threshold_rule"] = f"FAR={cfg.threshold_far}" if cfg.threshold_far is not None else "max accuracy"
+    # FAR/FRR against threshold, stored in the exported model so the app can say what a slider value means.
+    report["rate_curve"] = [[round(float(t), 4), *(round(r, 5) for r in rates_at(d, same, t))]
+                            for t in np.linspace(0.0, 2.0, 101)]
     return report
 
 
