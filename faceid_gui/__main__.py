@@ -1,5 +1,5 @@
 import sys
 
-from .cli import main
+from faceid_gui.cli import main  # absolute: this file is also PyInstaller's entry script
 
 sys.exit(main())

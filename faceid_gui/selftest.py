@@ -1,0 +1,63 @@
+"""`faceid --self-test`: proves the models load and the whole pipeline works, using shipped sample photos."""
+from __future__ import annotations
+
+import sys
+
+import cv2
+import numpy as np
+
+from .engine import FaceEngine, FaceIdError, distance, load_image
+from .paths import assets_dir
+
+
+def run_self_test(args) -> int:
+    failures: list[str] = []
+
+    def check(condition: bool, what: str) -> None:
+        print(f"{'ok  ' if condition else 'FAIL'} {what}")
+        if not condition:
+            failures.append(what)
+
+    try:
+        engine = FaceEngine(args.model, prefer=args.provider)
+    except FaceIdError as exc:
+        print(f"FAIL loading models: {exc}")
+        return 1
+    info = engine.info
+    check(True, f"models loaded: {info.display_name}, detector MTCNN ({assets_dir()})")
+    check(engine.provider.name in ("CPU", "CUDA") and bool(engine.provider.reason),
+          f"provider reported: {engine.provider.name} ({engine.provider.reason})")
+    try:
+        astronaut = load_image(assets_dir() / "samples" / "astronaut.jpg")
+        camera = load_image(assets_dir() / "samples" / "camera.jpg")
+    except FaceIdError as exc:
+        print(f"FAIL sample images: {exc}")
+        return 1
+    ref = engine.analyze(astronaut)
+    other = engine.analyze(camera)
+    check(len(ref) == 1 and len(other) == 1, "one face detected in each sample photo")
+    if ref and other:
+        check(ref[0].crop.shape == (info.input_size, info.input_size, 3), f"aligned crop is {info.input_size}x{info.input_size}")
+        check(bool(np.isfinite(ref[0].embedding).all()), f"embedding has {info.embedding_size} finite values")
+        variants = {
+            "brighter": np.clip(astronaut.astype(int) + 35, 0, 255).astype(np.uint8),
+            "darker": (astronaut * 0.7).astype(np.uint8),
+            "half size": cv2.resize(astronaut, None, fx=0.5, fy=0.5, interpolation=cv2.INTER_AREA),
+            "double size": cv2.resize(astronaut, None, fx=2.0, fy=2.0, interpolation=cv2.INTER_LINEAR),
+        }
+        d_other = distance(ref[0].embedding, other[0].embedding)
+        for name, image in variants.items():
+            found = engine.analyze(image)
+            if not found:
+                check(False, f"face found in {name} copy")
+                continue
+            d = distance(ref[0].embedding, found[0].embedding)
+            if info.trained:
+                check(d < info.threshold, f"same face matches itself {name}: distance {d:.3f} < {info.threshold:.3f}")
+            else:
+                check(d < d_other, f"same face {name} closer than another person ({d:.3f} < {d_other:.3f})")
+        if info.trained:
+            check(d_other >= info.threshold, f"two different people differ: distance {d_other:.3f} >= {info.threshold:.3f}")
+    print("self-test passed" if not failures else f"self-test FAILED: {len(failures)} check(s)")
+    sys.stdout.flush()
+    return 0 if not failures else 1
