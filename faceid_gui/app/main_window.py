@@ -1,12 +1,13 @@
 """faceid's main window: Compare, Live, Enroll and Gallery tabs sharing one engine, gallery and threshold."""
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QObject, QSettings, QSize, Qt, QThreadPool, QTimer, Signal
-from PySide6.QtGui import QAction, QGuiApplication, QIcon, QKeySequence
-from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QFileDialog, QGridLayout, QHBoxLayout, QInputDialog,
+from PySide6.QtCore import QObject, QSettings, QSize, Qt, QThreadPool, Signal
+from PySide6.QtGui import QAction, QGuiApplication, QIcon, QKeySequence, QPixmap
+from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QFileDialog, QHBoxLayout, QInputDialog,
                                QLabel, QLineEdit, QListWidget, QListWidgetItem, QMainWindow, QMessageBox,
                                QProgressBar, QPushButton, QSplitter, QTabWidget, QVBoxLayout, QWidget)
 
@@ -14,7 +15,7 @@ from ..engine import FaceEngine, Gallery, NewFace, NoFaceError, distance, encode
 from ..paths import assets_dir, default_gallery_path
 from .widgets import (DIFFERENT_COLOUR, IMAGE_FILTER, SAME_COLOUR, DropZone, ImageView, ThresholdBar, path_name,
                       thumbnail_pixmap, to_qimage)
-from .workers import CameraWorker, Task, image_quality
+from .workers import CameraWorker, Task, image_quality, newest_frame, stop_worker
 
 ORG, APP = "faceid", "faceid"
 
@@ -197,8 +198,6 @@ class CompareTab(QWidget):
         note = f"{n} faces: click one to compare it" if n > 1 else ""
         self.zones[side].set_image(result.image, boxes, self.selected[side], note)
         crop = result.faces[self.selected[side]].crop
-        from PySide6.QtGui import QPixmap
-
         self.crops[side].setPixmap(QPixmap.fromImage(to_qimage(crop)).scaled(
             112, 112, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation))
 
@@ -276,10 +275,7 @@ class LiveTab(QWidget):
         self.view.set_image(None, message="Starting the camera…")
 
     def stop(self) -> None:
-        if self.worker is not None:
-            self.worker.stop()
-            self.worker.deleteLater()
-            self.worker = None
+        self.worker = stop_worker(self.worker)
         self.start_button.setText("Start")
 
     def _failed(self, message: str) -> None:
@@ -288,9 +284,7 @@ class LiveTab(QWidget):
         self.view.set_image(None, message=f"{message}\n\nCheck the camera, then press Retry.")
 
     def _show_frame(self) -> None:
-        if self.worker is None:
-            return
-        latest = self.worker.take()
+        latest = newest_frame(self.worker)
         if latest is None:
             return
         rgb, faces, fps = latest
@@ -404,8 +398,6 @@ class EnrollTab(QWidget):
             self._add_candidate(new_face)
 
     def _add_candidate(self, new_face: NewFace) -> None:
-        from PySide6.QtGui import QIcon
-
         item = QListWidgetItem(QIcon(thumbnail_pixmap(new_face.thumbnail)), path_name(new_face.source or "camera"))
         item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
         item.setCheckState(Qt.CheckState.Checked)
@@ -428,11 +420,7 @@ class EnrollTab(QWidget):
         self._last_capture = 0.0
 
     def _capture_frame(self) -> None:
-        import time
-
-        if self.capture_worker is None:
-            return
-        latest = self.capture_worker.take()
+        latest = newest_frame(self.capture_worker)
         if latest is None:
             return
         _, faces, _ = latest
@@ -453,10 +441,7 @@ class EnrollTab(QWidget):
         self._stop_capture()
 
     def _stop_capture(self) -> None:
-        if self.capture_worker is not None:
-            self.capture_worker.stop()
-            self.capture_worker.deleteLater()
-            self.capture_worker = None
+        self.capture_worker = stop_worker(self.capture_worker)
 
     def commit(self) -> int:
         name = self.name.text().strip()

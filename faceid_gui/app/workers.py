@@ -123,3 +123,16 @@ class CameraWorker(QThread):
             self.failed.emit(f"camera error: {exc}")
         finally:
             capture.release()
+
+
+def stop_worker(worker: CameraWorker | None) -> None:  # always None: clears the caller's reference
+    """Stop a camera loop (flag + wait) and schedule its deletion; returns None to clear the caller's reference."""
+    if worker is not None:
+        worker.stop()
+        worker.deleteLater()
+    return None
+
+
+def newest_frame(worker: CameraWorker | None):
+    """The worker's newest (frame, faces, fps), or None when there is no worker or nothing new."""
+    return worker.take() if worker is not None else None
