@@ -251,6 +251,7 @@ class LiveTab(QWidget):
         layout.addWidget(self.view, 1)
         layout.addWidget(self.threshold_bar)
         self.last_names: list[str] = []
+        self.frames_shown = 0  # read by the soak command
         self._update_status(0.0)
 
     def toggle(self) -> None:
@@ -301,6 +302,7 @@ class LiveTab(QWidget):
                 names.append("unknown")
             boxes.append((face.face.box, label, colour))
         self.last_names = names
+        self.frames_shown += 1
         self.view.set_image(rgb, boxes)
         self._update_status(fps)
 
