@@ -5,4 +5,9 @@ import os
 # imported, and reads this variable only then: it must be set before any submodule imports onnxruntime.
 os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
 
+# Decoded-image limit. OpenCV reads OPENCV_IO_MAX_IMAGE_PIXELS only when cv2 is first imported, so it is set here,
+# before any faceid module imports cv2; engine/imageio.py refuses larger images from their headers first.
+MAX_IMAGE_PIXELS = 80_000_000  # a 10000x8000 photo; decompression bombs are far larger
+os.environ.setdefault("OPENCV_IO_MAX_IMAGE_PIXELS", str(MAX_IMAGE_PIXELS))
+
 __version__ = "0.1.0"

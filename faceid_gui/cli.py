@@ -3,14 +3,41 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
+
+from .errorlog import unexpected_error
 
 EXIT_SAME, EXIT_DIFFERENT, EXIT_ERROR = 0, 1, 2
 
 
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # one line and exit 2, as every other failure
+        self.exit(EXIT_ERROR, f"{self.prog}: {message} (see --help)\n")
+
+
+def _threshold(text: str) -> float:
+    from .engine import FaceIdError, check_threshold
+
+    try:
+        return check_threshold(float(text))
+    except (ValueError, FaceIdError):
+        raise argparse.ArgumentTypeError(f"must be a positive number, not {text!r}") from None
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number of at least 1, not {text!r}")
+    return value
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="faceid", description="Private face verification on your own machine.")
+    parser = _Parser(prog="faceid", description="Private face verification on your own machine.")
     parser.add_argument("--model", type=Path, help="embedding model (.onnx); default: installed or shipped model")
     parser.add_argument("--gallery", type=Path, help="gallery database (default: user data dir, or $FACEID_GALLERY)")
     parser.add_argument("--provider", choices=["auto", "cpu", "cuda"], default="auto", help="inference device")
@@ -19,12 +46,12 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--compare", nargs=2, type=Path, metavar=("A", "B"), help="photos to show on the Compare tab")
     parser.add_argument("--video", help="video file or camera index for the Live tab")
     parser.add_argument("--self-test", action="store_true", help="check models and inference, exit 0 when all pass")
-    sub = parser.add_subparsers(dest="command")
+    sub = parser.add_subparsers(dest="command", parser_class=_Parser)
 
     p = sub.add_parser("compare", help="are two photos the same person? exit 0 same, 1 different, 2 error")
     p.add_argument("a", type=Path)
     p.add_argument("b", type=Path)
-    p.add_argument("--threshold", type=float, help="decision threshold (default: the model's calibrated one)")
+    p.add_argument("--threshold", type=_threshold, help="decision threshold (default: the model's calibrated one)")
     p.add_argument("--json", action="store_true")
 
     p = sub.add_parser("embed", help="one JSON line per input: embedding, box, score (or error)")
@@ -37,8 +64,8 @@ def _parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("identify", help="who in the gallery is this?")
     p.add_argument("image", type=Path)
-    p.add_argument("--top", type=int, default=5)
-    p.add_argument("--threshold", type=float)
+    p.add_argument("--top", type=_positive_int, default=5)
+    p.add_argument("--threshold", type=_threshold)
     p.add_argument("--json", action="store_true")
 
     p = sub.add_parser("people", help="list enrolled people")
@@ -59,18 +86,22 @@ def _parser() -> argparse.ArgumentParser:
 def _engine(args):
     from .engine import FaceEngine
 
-    return FaceEngine(args.model, prefer=args.provider)
+    engine = FaceEngine(args.model, prefer=args.provider)
+    if engine.note:
+        print(f"faceid: {engine.note}", file=sys.stderr)
+    return engine
 
 
 def _gallery(args, engine):
     from .engine import Gallery
     from .paths import default_gallery_path
 
-    return Gallery(args.gallery or default_gallery_path(), engine.info.fingerprint)
+    return Gallery(args.gallery or default_gallery_path(), engine.info.fingerprint, engine.info.embedding_size)
 
 
 def _print(obj, as_json: bool, text: str) -> None:
-    print(json.dumps(obj) if as_json else text)
+    # allow_nan=False: bare NaN is not JSON; the engine never produces one, and this makes sure of it.
+    print(json.dumps(obj, allow_nan=False) if as_json else text, flush=True)
 
 
 def cmd_compare(args) -> int:
@@ -112,13 +143,22 @@ def cmd_embed(args) -> int:
         except FaceIdError as exc:
             failures += 1
             record = {"path": str(path), "error": str(exc)}
-        print(json.dumps(record), flush=True)
+        except Exception as exc:  # noqa: BLE001 - one bad input must not drop the files after it
+            failures += 1
+            record = {"path": str(path), "error": unexpected_error(exc)}
+        print(json.dumps(record, allow_nan=False), flush=True)
     return EXIT_ERROR if failures == len(args.paths) else 0
 
 
 def cmd_enroll(args) -> int:
-    from .engine import FaceIdError, NewFace, encode_jpeg
+    from .engine import FaceIdError, GalleryError, NewFace, encode_jpeg
+    from .engine.gallery import _clean_name
 
+    try:
+        _clean_name(args.name)  # a bad name is said before minutes of analysis, not after
+    except GalleryError as exc:
+        print(f"faceid: {exc}", file=sys.stderr)
+        return EXIT_ERROR
     engine = _engine(args)
     new_faces = []
     for path in args.images:
@@ -126,6 +166,9 @@ def cmd_enroll(args) -> int:
             result = engine.analyze_file(path)
         except FaceIdError as exc:
             print(f"skipped {exc}", file=sys.stderr)
+            continue
+        except Exception as exc:  # noqa: BLE001 - one bad photo must not stop the others
+            print(f"skipped {path.name}: {unexpected_error(exc)}", file=sys.stderr)
             continue
         face = result.largest
         if len(result.faces) > 1:
@@ -141,16 +184,20 @@ def cmd_enroll(args) -> int:
 
 
 def cmd_identify(args) -> int:
+    from .engine import is_same
+
     engine = _engine(args)
     threshold = args.threshold if args.threshold is not None else engine.info.threshold
     face = engine.analyze_file(args.image).largest
     with _gallery(args, engine) as gallery:
         matches = gallery.index().nearest(face.embedding, k=args.top)
-        stale = gallery.stale_count()
+        stale, skipped = gallery.stale_count(), gallery.skipped_rows
     if stale:
         print(f"{stale} enrolled face(s) were made with another model and need re-enrolment", file=sys.stderr)
-    best = matches[0] if matches and matches[0].distance < threshold else None
-    rows = [{"name": m.name, "distance": m.distance, "match": m.distance < threshold} for m in matches]
+    if skipped:
+        print(f"{skipped} enrolled face(s) are damaged in the gallery and were ignored", file=sys.stderr)
+    best = matches[0] if matches and is_same(matches[0].distance, threshold) else None
+    rows = [{"name": m.name, "distance": m.distance, "match": is_same(m.distance, threshold)} for m in matches]
     text = "\n".join(f"{m.name:24s} {m.distance:.4f}{'  <- match' if m is best else ''}" for m in matches)
     _print({"image": str(args.image), "threshold": threshold, "identity": best.name if best else None,
             "candidates": rows}, args.json, text or "the gallery is empty")
@@ -204,9 +251,30 @@ COMMANDS = {"compare": cmd_compare, "embed": cmd_embed, "enroll": cmd_enroll, "i
 
 
 def main(argv: list[str] | None = None) -> int:
+    """The one boundary: every failure ends here as exit 2 and one line on stderr."""
+    for stream in (sys.stdout, sys.stderr):
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="backslashreplace")  # undecodable file names print, escaped, not crash
+    args = _parser().parse_args(argv)
+    try:
+        return _run(args)
+    except BrokenPipeError:
+        # `faceid embed … | head -1`: the reader left. Point stdout at the null device so the interpreter's
+        # final flush does not raise again, and exit quietly.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print("faceid: interrupted", file=sys.stderr)
+        return EXIT_ERROR
+    except Exception as exc:  # noqa: BLE001 - the boundary: a traceback with exit 1 would read as a verdict
+        print(f"faceid: {unexpected_error(exc)}", file=sys.stderr)
+        return EXIT_ERROR
+
+
+def _run(args) -> int:
     from .engine import FaceIdError
 
-    args = _parser().parse_args(argv)
     try:
         if args.self_test:
             from .selftest import run_self_test
@@ -219,8 +287,6 @@ def main(argv: list[str] | None = None) -> int:
         return COMMANDS[args.command](args)
     except FaceIdError as exc:
         print(f"faceid: {exc}", file=sys.stderr)
-        return EXIT_ERROR
-    except KeyboardInterrupt:
         return EXIT_ERROR
 
 

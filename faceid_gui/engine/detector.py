@@ -48,6 +48,8 @@ class FaceDetector:
         h, w = rgb.shape[:2]
         shrink = min(1.0, self.max_side / max(h, w))
         image = rgb
+        if min(h, w) * shrink < 12:
+            return []  # a sliver (e.g. 2x5000 px) holds no findable face, and resizing it to zero pixels would fail
         if shrink < 1.0:
             image = cv2.resize(rgb, (round(w * shrink), round(h * shrink)), interpolation=cv2.INTER_AREA)
         # Faces smaller than 12 px after shrinking cannot be found; keep the request meaningful.

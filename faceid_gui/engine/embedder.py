@@ -76,20 +76,31 @@ class Embedder:
         if len(inputs) != 1 or len(outputs) < 1:
             raise ModelError(f"{model_path.name}: expected one input and one output")
         self.input_name = inputs[0].name
+        try:
+            size = _positive_int(meta["input_size"])
+            embedding_size = _positive_int(meta["embedding_size"])
+            mean, std = _triple(meta["mean"]), _triple(meta["std"])
+            if not all(v > 0 for v in std):
+                raise ValueError("std")
+            threshold = float(meta["threshold"])
+            if not (np.isfinite(threshold) and threshold > 0):
+                raise ValueError("threshold")
+        except (TypeError, ValueError, OverflowError):
+            bad = {k: meta[k] for k in REQUIRED_KEYS}
+            raise ModelError(f"{model_path.name}: invalid faceid metadata {json.dumps(bad, default=str)[:200]}") from None
         shape = inputs[0].shape  # [batch, 3, S, S]
-        size = int(meta["input_size"])
         if len(shape) != 4 or shape[1] != 3 or shape[2] != size or shape[3] != size:
             raise ModelError(f"{model_path.name}: input shape {shape} does not match its metadata (3x{size}x{size})")
         out_dim = outputs[0].shape[-1]
-        if out_dim != int(meta["embedding_size"]):
+        if out_dim != embedding_size:
             raise ModelError(f"{model_path.name}: output size {out_dim} does not match embedding_size metadata")
         self.info = ModelInfo(
             path=model_path, sha256=file_sha256(model_path),
-            embedding_size=int(meta["embedding_size"]), input_size=size,
-            mean=tuple(float(v) for v in meta["mean"]), std=tuple(float(v) for v in meta["std"]),
-            threshold=float(meta["threshold"]), margin=meta.get("margin"),
+            embedding_size=embedding_size, input_size=size, mean=mean, std=std, threshold=threshold,
+            margin=meta.get("margin"),
             architecture=str(meta.get("architecture", "unknown")), trained_on=str(meta.get("trained_on", "unknown")),
-            trained=bool(meta.get("trained", True)), metrics=meta.get("metrics", {}) or {}, metadata=meta,
+            trained=bool(meta.get("trained", True)), metrics=meta.get("metrics") if isinstance(meta.get("metrics"), dict) else {},
+            metadata=meta,
         )
         self._mean = np.asarray(self.info.mean, np.float32).reshape(1, 3, 1, 1)
         self._std = np.asarray(self.info.std, np.float32).reshape(1, 3, 1, 1)
@@ -115,4 +126,23 @@ class Embedder:
             return np.empty((0, self.info.embedding_size), np.float32)
         parts = [self.session.run(None, {self.input_name: self.preprocess(crops[i:i + batch_size])})[0]
                  for i in range(0, len(crops), batch_size)]
-        return np.concatenate(parts).astype(np.float32)
+        out = np.concatenate(parts).astype(np.float32)
+        if out.shape != (len(crops), self.info.embedding_size) or not np.isfinite(out).all():
+            # A NaN embedding would compare as "different people": an error must never become a verdict.
+            raise ModelError(f"{self.info.path.name} produced an invalid embedding (NaN, infinite or misshapen)")
+        return out
+
+
+def _positive_int(value) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)) or int(value) != float(value) or int(value) <= 0:
+        raise ValueError(value)
+    return int(value)
+
+
+def _triple(value) -> tuple[float, float, float]:
+    if not isinstance(value, (list, tuple)):
+        raise ValueError(value)
+    values = tuple(float(v) for v in value)
+    if len(values) != 3 or not all(np.isfinite(values)):
+        raise ValueError(value)
+    return values

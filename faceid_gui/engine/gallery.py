@@ -57,32 +57,100 @@ class NewFace:
     source: str | None = None
 
 
-class Gallery:
-    """People and their face embeddings; each embedding records the model that made it."""
+def _guarded(method):
+    """Every public method reports SQLite failures as a GalleryError with a plain message."""
+    import functools
 
-    def __init__(self, path: Path, model_fingerprint: str):
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        with self._errors():
+            return method(self, *args, **kwargs)
+
+    return wrapper
+
+
+
+APPLICATION_ID = 0x46434944  # "FCID" in the SQLite header: marks a file as a faceid gallery
+_SQLITE_MAGIC = b"SQLite format 3\x00"
+
+
+class Gallery:
+    """People and their face embeddings; each embedding records the model that made it.
+
+    busy_timeout: how long a write waits for another writer before saying the gallery is busy (the GUI uses a
+    short one so its thread never stalls).
+    """
+
+    def __init__(self, path: Path, model_fingerprint: str, embedding_size: int | None = None,
+                 busy_timeout: float = 5.0):
         self.path = Path(path)
         self.model_fingerprint = model_fingerprint
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.embedding_size = embedding_size
+        self.skipped_rows = 0  # embeddings in the file that cannot be used (wrong length, not finite)
+        _make_private_folders(self.path.parent)
         try:
-            os.chmod(self.path.parent, 0o700)
-        except OSError:
-            pass
-        if not self.path.exists():
-            os.close(os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600))
+            if not self.path.exists():
+                os.close(os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600))
+            self._refuse_foreign()
+        except OSError as exc:
+            raise GalleryError(f"cannot open gallery {self.path}: {exc.strerror}") from None
+        self._db = None
         try:
-            self._db = sqlite3.connect(self.path, timeout=10, isolation_level=None, check_same_thread=False)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=FULL")
-            self._db.execute("PRAGMA foreign_keys=ON")
-            self._db.executescript(SCHEMA)
-        except sqlite3.DatabaseError as exc:
-            raise GalleryError(f"gallery {self.path} is not a faceid gallery or is damaged: {exc}") from None
+            self._open(busy_timeout)
+        except GalleryError:
+            self.close()
+            raise
         self._index: GalleryIndex | None = None
         self._index_version: int | None = None
 
+    def _open(self, busy_timeout: float) -> None:
+        with self._errors():
+            self._db = sqlite3.connect(self.path, timeout=busy_timeout, isolation_level=None, check_same_thread=False)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=FULL")
+            self._db.execute("PRAGMA foreign_keys=ON")
+            if self._db.execute("PRAGMA quick_check").fetchone()[0] != "ok":
+                raise sqlite3.DatabaseError("database disk image is malformed")
+            if self._db.execute("PRAGMA application_id").fetchone()[0] != APPLICATION_ID:
+                self._db.executescript(SCHEMA + f"PRAGMA application_id = {APPLICATION_ID};")
+
+    def _refuse_foreign(self) -> None:
+        """Raise before connecting when the file is some other database: opening it read-write would change it."""
+        with open(self.path, "rb") as fh:
+            header = fh.read(100)
+        if not header:
+            return  # new (or not yet checkpointed) gallery
+        if len(header) < 100 or not header.startswith(_SQLITE_MAGIC):
+            raise GalleryError(f"{self.path} is not a faceid gallery (not an SQLite database); it was left untouched")
+        app_id = int.from_bytes(header[68:72], "big")
+        if app_id == APPLICATION_ID:
+            return
+        if app_id == 0 and self._has_gallery_schema():
+            return  # a gallery from before the application id was set
+        raise GalleryError(f"{self.path} is an SQLite database but not a faceid gallery; it was left untouched")
+
+    def _has_gallery_schema(self) -> bool:
+        from urllib.parse import quote
+
+        try:
+            with contextlib.closing(sqlite3.connect(f"file:{quote(str(self.path.resolve()))}?mode=ro", uri=True)) as db:
+                tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+                columns = {r[1] for r in db.execute("PRAGMA table_info(faces)")}
+        except sqlite3.DatabaseError:
+            return False
+        return tables <= {"people", "faces"} and (not tables or {"embedding", "model_fingerprint"} <= columns)
+
+    @contextlib.contextmanager
+    def _errors(self):
+        """SQLite failures as GalleryError messages that say what happened (busy, read-only, full, damaged)."""
+        try:
+            yield
+        except sqlite3.Error as exc:
+            raise GalleryError(_explain(self.path, exc)) from None
+
     def close(self) -> None:
-        self._db.close()
+        if self._db is not None:
+            self._db.close()
 
     def __enter__(self):
         return self
@@ -92,11 +160,10 @@ class Gallery:
 
     # -- writes: each one a single transaction --------------------------------------------
 
+    @_guarded
     def enroll(self, name: str, faces: list[NewFace]) -> int:
         """Add faces to a person (created if new). All or nothing. Returns the person id."""
-        name = name.strip()
-        if not name:
-            raise GalleryError("a person needs a name")
+        name = _clean_name(name)
         if not faces:
             raise GalleryError("nothing to enroll: no face was given")
         now = time.time()
@@ -107,14 +174,13 @@ class Gallery:
             db.executemany(
                 "INSERT INTO faces(person_id, embedding, model_fingerprint, thumbnail, source, created) "
                 "VALUES (?, ?, ?, ?, ?, ?)",
-                [(person_id, np.asarray(f.embedding, np.float32).tobytes(), self.model_fingerprint,
-                  f.thumbnail, f.source, now) for f in faces])
+                [(person_id, _embedding_blob(f.embedding, self.embedding_size), self.model_fingerprint,
+                  f.thumbnail, _printable(f.source), now) for f in faces])
         return person_id
 
+    @_guarded
     def rename(self, old: str, new: str) -> None:
-        new = new.strip()
-        if not new:
-            raise GalleryError("a person needs a name")
+        new = _clean_name(new)
         with self._transaction() as db:
             person_id = self._person_id(db, old)
             clash = db.execute("SELECT id FROM people WHERE name = ? AND id != ?", (new, person_id)).fetchone()
@@ -122,6 +188,7 @@ class Gallery:
                 raise GalleryError(f"someone is already called {new!r}")
             db.execute("UPDATE people SET name = ? WHERE id = ?", (new, person_id))
 
+    @_guarded
     def forget_face(self, face_id: int) -> None:
         """Remove one enrolled photo; a person left with no photo is removed too."""
         with self._transaction() as db:
@@ -132,12 +199,14 @@ class Gallery:
             db.execute("DELETE FROM people WHERE id = ? AND NOT EXISTS "
                        "(SELECT 1 FROM faces WHERE person_id = ?)", (row[0], row[0]))
 
+    @_guarded
     def forget_person(self, name: str) -> None:
         with self._transaction() as db:
             person_id = self._person_id(db, name)
             db.execute("DELETE FROM faces WHERE person_id = ?", (person_id,))
             db.execute("DELETE FROM people WHERE id = ?", (person_id,))
 
+    @_guarded
     def forget_stale(self, name: str) -> int:
         """Drop a person's faces made with another model (after re-enrolment)."""
         with self._transaction() as db:
@@ -147,6 +216,7 @@ class Gallery:
 
     # -- reads --------------------------------------------------------------------------------
 
+    @_guarded
     def people(self) -> list[Person]:
         rows = self._db.execute(
             "SELECT p.id, p.name, COUNT(f.id), SUM(f.model_fingerprint != ?), "
@@ -155,19 +225,23 @@ class Gallery:
             (self.model_fingerprint,)).fetchall()
         return [Person(r[0], r[1], r[2], int(r[3] or 0), r[4]) for r in rows]
 
+    @_guarded
     def faces(self, name: str) -> list[EnrolledFace]:
         person_id = self._person_id(self._db, name)
         rows = self._db.execute("SELECT id, thumbnail, source, model_fingerprint FROM faces "
                                 "WHERE person_id = ? ORDER BY id", (person_id,)).fetchall()
         return [EnrolledFace(r[0], person_id, r[1], r[2], r[3] != self.model_fingerprint) for r in rows]
 
+    @_guarded
     def face_count(self) -> int:
         return self._db.execute("SELECT COUNT(*) FROM faces").fetchone()[0]
 
+    @_guarded
     def stale_count(self) -> int:
         return self._db.execute("SELECT COUNT(*) FROM faces WHERE model_fingerprint != ?",
                                 (self.model_fingerprint,)).fetchone()[0]
 
+    @_guarded
     def index(self) -> GalleryIndex:
         """Search index over faces made with the current model; rebuilt only after a write."""
         version = self._db.execute("PRAGMA data_version").fetchone()[0] + self._local_writes
@@ -175,9 +249,14 @@ class Gallery:
             rows = self._db.execute("SELECT person_id, embedding FROM faces WHERE model_fingerprint = ?",
                                     (self.model_fingerprint,)).fetchall()
             names = dict(self._db.execute("SELECT id, name FROM people").fetchall())
-            if rows:
-                ids = np.fromiter((r[0] for r in rows), np.int64, len(rows))
-                embs = np.stack([np.frombuffer(r[1], np.float32) for r in rows])
+            size = self.embedding_size or (len(rows[0][1]) // 4 if rows and isinstance(rows[0][1], bytes) else 0)
+            usable = [(pid, np.frombuffer(blob, np.float32)) for pid, blob in rows
+                      if isinstance(blob, bytes) and size and len(blob) == 4 * size]
+            usable = [(pid, e) for pid, e in usable if np.isfinite(e).all()]
+            self.skipped_rows = len(rows) - len(usable)
+            if usable:
+                ids = np.fromiter((pid for pid, _ in usable), np.int64, len(usable))
+                embs = np.stack([e for _, e in usable])
             else:
                 ids, embs = np.empty(0, np.int64), np.empty((0, 0), np.float32)
             self._index = GalleryIndex(embs, ids, names)
@@ -201,7 +280,66 @@ class Gallery:
 
     @staticmethod
     def _person_id(db: sqlite3.Connection, name: str) -> int:
-        row = db.execute("SELECT id FROM people WHERE name = ?", (name.strip(),)).fetchone()
+        row = db.execute("SELECT id FROM people WHERE name = ?", (_clean_name(name),)).fetchone()
         if row is None:
             raise GalleryError(f"no one called {name!r} in the gallery")
         return row[0]
+
+
+def _explain(path: Path, exc: sqlite3.Error) -> str:
+    code = getattr(exc, "sqlite_errorname", "") or ""
+    text = str(exc)
+    if code.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")) or "locked" in text:
+        return f"gallery {path} is busy: another faceid is writing to it; try again in a moment"
+    if code.startswith("SQLITE_READONLY") or "readonly" in text:
+        return f"gallery {path} is read-only: faceid cannot save changes to it (check the file's permissions)"
+    if code == "SQLITE_FULL" or "full" in text:
+        return f"not enough disk space to write to gallery {path}; nothing was changed"
+    if code.startswith(("SQLITE_CORRUPT", "SQLITE_NOTADB")) or "malformed" in text or "not a database" in text:
+        return f"gallery {path} is damaged ({text}); restore it from a backup or move it away to start a new one"
+    if code.startswith("SQLITE_CANTOPEN"):
+        return f"cannot open gallery {path} (check that its folder exists and is writable)"
+    if code.startswith("SQLITE_IOERR"):
+        return f"gallery {path} could not be read or written (disk error: {text})"
+    return f"gallery {path}: {text}"
+
+
+def _make_private_folders(folder: Path) -> None:
+    """Create the missing folders private to the user; folders that already exist are not ours to chmod."""
+    missing = []
+    while not folder.exists() and folder != folder.parent:
+        missing.append(folder)
+        folder = folder.parent
+    for created in reversed(missing):
+        try:
+            created.mkdir(mode=0o700)
+        except FileExistsError:
+            continue
+        except OSError as exc:
+            raise GalleryError(f"cannot create the gallery folder {created}: {exc.strerror}") from None
+        os.chmod(created, 0o700)  # mkdir's mode is filtered by the umask
+
+
+def _clean_name(name: str) -> str:
+    name = name.strip()
+    if not name:
+        raise GalleryError("a person needs a name")
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        raise GalleryError(f"the name {name!r} is not valid text (undecodable bytes); type it again") from None
+    return name
+
+
+def _printable(source: str | None) -> str | None:
+    """A file name that is not valid UTF-8 is kept, readably escaped: it is only shown, never opened."""
+    if source is None:
+        return None
+    return source.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def _embedding_blob(embedding, size: int | None) -> bytes:
+    vector = np.asarray(embedding, np.float32).ravel()
+    if (size and len(vector) != size) or not np.isfinite(vector).all():
+        raise GalleryError("refusing to store an invalid embedding (wrong size or not finite)")
+    return vector.tobytes()

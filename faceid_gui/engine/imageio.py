@@ -3,19 +3,24 @@ from __future__ import annotations
 
 import os
 import struct
+import sys
+import threading
+from contextlib import contextmanager
 from pathlib import Path
 
-# OpenCV's own decoder limit is the backstop; the header check below gives the clear message.
-os.environ.setdefault("OPENCV_IO_MAX_IMAGE_PIXELS", str(1 << 28))
-import cv2  # noqa: E402
-import numpy as np  # noqa: E402
+import cv2
+import numpy as np
 
-from .errors import ImageError  # noqa: E402
+from .. import MAX_IMAGE_PIXELS
+from .errors import ImageError
 
 MAX_FILE_BYTES = 64 * 1024 * 1024
-MAX_PIXELS = 80_000_000  # a 10000x8000 photo; decompression bombs are far larger
+# Refused from the header, before any pixel is decoded; OpenCV's own limit (OPENCV_IO_MAX_IMAGE_PIXELS, set in
+# faceid_gui/__init__.py before cv2 loads) is only the backstop for a header this parser misreads.
+MAX_PIXELS = MAX_IMAGE_PIXELS
 
 cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
+_stderr_lock = threading.Lock()
 
 
 def load_image(path: str | os.PathLike) -> np.ndarray:
@@ -48,19 +53,71 @@ def decode_image(data: bytes, name: str = "image") -> np.ndarray:
     if kind is None:
         raise ImageError(f"{name}: not an image (unknown format)")
     dims = _header_size(data, kind)
-    if dims is not None and dims[0] * dims[1] > MAX_PIXELS:
+    if dims is None:
+        raise ImageError(f"{name}: damaged {kind.upper()} file (no image size in its header)")
+    if dims[0] <= 0 or dims[1] <= 0:
+        raise ImageError(f"{name}: damaged {kind.upper()} file (image size {dims[0]}x{dims[1]})")
+    if dims[0] * dims[1] > MAX_PIXELS:
         raise ImageError(f"{name}: too large ({dims[0]}x{dims[1]} pixels, limit {MAX_PIXELS // 10**6} megapixels)")
     if _is_truncated(data, kind):
         raise ImageError(f"{name}: truncated or damaged {kind.upper()} file")
     buffer = np.frombuffer(data, np.uint8)
-    try:
-        # IMREAD_COLOR applies EXIF orientation and converts grey, RGBA, CMYK and 16-bit to 8-bit BGR.
-        bgr = cv2.imdecode(buffer, cv2.IMREAD_COLOR)
-    except cv2.error:
-        bgr = None
-    if bgr is None or bgr.size == 0:
+    with _quiet_stderr():
+        try:
+            # IMREAD_COLOR applies EXIF orientation and converts grey, RGBA, CMYK and 16-bit to 8-bit BGR.
+            bgr = cv2.imdecode(buffer, cv2.IMREAD_COLOR)
+            if bgr is None and kind == "tiff":
+                bgr = _wide_tiff_to_bgr(cv2.imdecode(buffer, cv2.IMREAD_UNCHANGED))
+        except cv2.error:
+            bgr = None
+    if bgr is None or bgr.size == 0 or bgr.ndim != 3:
         raise ImageError(f"{name}: truncated or damaged {kind.upper()} file")
-    return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+    return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB, dst=bgr)  # in place: a big photo is not held twice
+
+
+@contextmanager
+def _quiet_stderr():
+    """libpng and libjpeg print warnings straight to file descriptor 2; send them to the null device.
+
+    Python-level writes to stderr from other threads during a decode are lost too; a lock keeps decodes
+    from restoring each other's descriptors.
+    """
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError, AttributeError):
+        yield  # no usable descriptor 2 (a windowed app): nothing can leak
+        return
+    with _stderr_lock:
+        null = os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(null, 2)
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(null)
+            os.close(saved)
+
+
+def _wide_tiff_to_bgr(image: np.ndarray | None) -> np.ndarray | None:
+    """Float and 32-bit integer TIFFs (which IMREAD_COLOR refuses) to 8-bit BGR.
+
+    Floats in [0, 1] and integers in [0, 255] keep their meaning; anything else is stretched to its own range.
+    """
+    if image is None or image.size == 0:
+        return None
+    if image.ndim == 2:
+        image = image[:, :, None]
+    if image.ndim != 3 or image.shape[2] not in (1, 3, 4):
+        return None
+    values = np.nan_to_num(image[:, :, :3].astype(np.float64), nan=0.0, posinf=0.0, neginf=0.0)
+    low, high = float(values.min()), float(values.max())
+    if image.dtype.kind == "f" and low >= 0.0 and high <= 1.0:
+        values = values * 255.0
+    elif not (low >= 0.0 and high <= 255.0):
+        values = (values - low) * (255.0 / (high - low) if high > low else 0.0)
+    out = np.clip(np.rint(values), 0, 255).astype(np.uint8)
+    return cv2.cvtColor(out, cv2.COLOR_GRAY2BGR) if out.shape[2] == 1 else np.ascontiguousarray(out)
 
 
 def _sniff(data: bytes) -> str | None:
@@ -88,7 +145,9 @@ def _header_size(data: bytes, kind: str) -> tuple[int, int] | None:
         if kind == "png":
             return struct.unpack(">II", data[16:24])
         if kind == "gif":
-            return struct.unpack("<HH", data[6:10])
+            return _gif_size(data)
+        if kind == "tiff":
+            return _tiff_size(data)
         if kind == "bmp":
             w, h = struct.unpack("<ii", data[18:26])
             return abs(w), abs(h)
@@ -116,30 +175,86 @@ def _header_size(data: bytes, kind: str) -> tuple[int, int] | None:
 
 
 def _jpeg_size(data: bytes) -> tuple[int, int] | None:
+    """The frame size from the first SOF marker; stray bytes between segments are skipped, as libjpeg does."""
     pos = 2
     while pos + 9 < len(data):
         if data[pos] != 0xFF:
-            return None
+            pos += 1
+            continue
         marker = data[pos + 1]
-        if marker in (0xD8, 0x01) or 0xD0 <= marker <= 0xD7:
+        if marker == 0xFF:  # fill byte
+            pos += 1
+            continue
+        if marker in (0xD8, 0x01, 0x00) or 0xD0 <= marker <= 0xD7:
             pos += 2
             continue
+        if marker == 0xD9:
+            break
         length = struct.unpack(">H", data[pos + 2:pos + 4])[0]
         if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
             h, w = struct.unpack(">HH", data[pos + 5:pos + 9])
-            return w, h
+            return w, h  # the first frame is the one libjpeg decodes
+        if marker == 0xDA:
+            break  # scan data follows without a SOF: damaged
         pos += 2 + length
     return None
 
 
+def _gif_size(data: bytes) -> tuple[int, int]:
+    """Logical screen size, or the largest frame, whichever is bigger (a frame may exceed the screen)."""
+    w, h = struct.unpack("<HH", data[6:10])
+    flags = data[10]
+    pos = 13 + (3 * 2 ** ((flags & 7) + 1) if flags & 0x80 else 0)
+    for _ in range(10_000):
+        if pos >= len(data):
+            break
+        block = data[pos]
+        if block == 0x2C:  # image descriptor
+            fx, fy, fw, fh = struct.unpack("<HHHH", data[pos + 1:pos + 9])
+            w, h = max(w, fx + fw), max(h, fy + fh)
+            fflags = data[pos + 9]
+            pos += 10 + (3 * 2 ** ((fflags & 7) + 1) if fflags & 0x80 else 0) + 1  # + LZW minimum code size
+            pos = _skip_sub_blocks(data, pos)
+        elif block == 0x21:  # extension
+            pos = _skip_sub_blocks(data, pos + 2)
+        else:
+            break  # trailer or garbage: nothing more to size
+    return w, h
+
+
+def _skip_sub_blocks(data: bytes, pos: int) -> int:
+    while pos < len(data) and data[pos]:
+        pos += data[pos] + 1
+    return pos + 1
+
+
+def _tiff_size(data: bytes) -> tuple[int, int] | None:
+    """ImageWidth and ImageLength of the first IFD (the page OpenCV decodes)."""
+    endian = "<" if data[:2] == b"II" else ">"
+    offset = struct.unpack(endian + "I", data[4:8])[0]
+    count = struct.unpack(endian + "H", data[offset:offset + 2])[0]
+    width = height = None
+    for k in range(count):
+        entry = data[offset + 2 + 12 * k: offset + 14 + 12 * k]
+        tag, kind = struct.unpack(endian + "HH", entry[:4])
+        if tag in (256, 257):
+            value = struct.unpack(endian + ("H" if kind == 3 else "I"), entry[8:10] if kind == 3 else entry[8:12])[0]
+            if tag == 256:
+                width = value
+            else:
+                height = value
+    return (width, height) if width is not None and height is not None else None
+
+
 def _is_truncated(data: bytes, kind: str) -> bool:
+    """A missing end marker: libjpeg and libpng would otherwise return a half-grey picture.
+
+    Anywhere in the file, not only at its end: phone "motion photos" and some editors append data after it.
+    """
     if kind == "jpeg":
-        # Some encoders pad after EOI; look for it near the end.
-        return b"\xff\xd9" not in data[-1024:]
+        return b"\xff\xd9" not in data
     if kind == "png":
-        return b"IEND" not in data[-64:]
-    if kind == "gif":
-        return not data.rstrip(b"\x00").endswith(b";")
+        return b"IEND" not in data
     return False
 
 

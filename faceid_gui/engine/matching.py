@@ -5,6 +5,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .errors import ModelError
+
 # Inside the square root in the loss so its gradient never divides by zero; kept here so distances agree exactly.
 DISTANCE_EPS = 1e-6
 
@@ -24,7 +26,17 @@ def distances(query: np.ndarray, gallery: np.ndarray, gallery_sq_norms: np.ndarr
 
 
 def is_same(dist: float, threshold: float) -> bool:
+    """The verdict; a NaN or infinite distance or threshold is an error, never "different people"."""
+    check_threshold(threshold)
+    if not np.isfinite(dist):
+        raise ModelError(f"the distance is not a number ({dist}): the model output is invalid")
     return dist < threshold
+
+
+def check_threshold(threshold: float) -> float:
+    if not (isinstance(threshold, (int, float, np.floating)) and np.isfinite(threshold) and threshold > 0):
+        raise ModelError(f"the threshold must be a positive number, not {threshold!r}")
+    return float(threshold)
 
 
 @dataclass(frozen=True)

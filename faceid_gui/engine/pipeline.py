@@ -6,11 +6,11 @@ from pathlib import Path
 
 import numpy as np
 
-from ..paths import assets_dir, default_model_path
+from ..paths import DEFAULT_MODEL_NAME, assets_dir, default_model_path, installed_model_path
 from .align import align_face
 from .detector import Face, FaceDetector
 from .embedder import Embedder
-from .errors import NoFaceError
+from .errors import ModelError, NoFaceError
 from .imageio import load_image
 
 
@@ -37,7 +37,16 @@ class FaceEngine:
     """Loads its models when constructed (never at import); safe to share across one worker thread."""
 
     def __init__(self, model_path: Path | None = None, prefer: str = "auto", min_face_size: int = 20):
-        self.embedder = Embedder(Path(model_path) if model_path else default_model_path(), prefer)
+        self.note = ""  # said to the user once: why the model in use is not the one they might expect
+        path = Path(model_path) if model_path else default_model_path()
+        try:
+            self.embedder = Embedder(path, prefer)
+        except ModelError as exc:
+            # A damaged model that `trainer refresh` installed must not stop the app: the shipped one still works.
+            if model_path or path != installed_model_path():
+                raise
+            self.embedder = Embedder(assets_dir() / DEFAULT_MODEL_NAME, prefer)
+            self.note = f"the installed model is unusable ({exc}); using the shipped model instead"
         self.detector = FaceDetector(assets_dir(), prefer, min_face_size=min_face_size)
 
     @property
