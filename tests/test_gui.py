@@ -138,3 +138,94 @@ def test_closing_stops_every_worker(qtbot, window, tmp_path):
     qtbot.waitUntil(lambda: worker.isRunning())
     window.close()
     assert not worker.isRunning() and window.live.worker is None and not window.state.tasks
+
+
+def test_locked_gallery_on_save_is_a_message_not_a_stall(window, qtbot, monkeypatch):
+    import sqlite3
+    import time
+
+    from faceid_gui.engine import NewFace
+
+    warnings = []
+    monkeypatch.setattr(QMessageBox, "warning", lambda *a, **k: warnings.append(a[2]))
+    enroll = window.enroll
+    enroll.name.setText("Ann")
+    enroll._add_candidate(NewFace(np.full(32, 0.1, np.float32)))
+    other = sqlite3.connect(window.state.gallery_path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    try:
+        start = time.monotonic()
+        assert enroll.commit() == 0
+        assert time.monotonic() - start < 2  # the GUI thread waited well under the old 10 s
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    assert warnings and "busy" in warnings[0]
+    assert enroll.save.isEnabled() and enroll.commit() == 1  # the candidate was kept: saving again works
+
+
+def test_unexpected_exception_becomes_a_dialog_naming_the_log(monkeypatch, private_data_dir):
+    import sys
+
+    from faceid_gui.app.main import install_excepthook
+
+    shown = []
+    monkeypatch.setattr(QMessageBox, "warning", lambda *a, **k: shown.append(a[2]))
+    monkeypatch.setattr(sys, "excepthook", sys.excepthook)  # restored after the test
+    install_excepthook()
+    try:
+        raise RuntimeError("slot blew up")
+    except RuntimeError:
+        sys.excepthook(*sys.exc_info())
+    assert len(shown) == 1 and "slot blew up" in shown[0] and str(private_data_dir / "faceid-errors.log") in shown[0]
+
+
+def test_damaged_gallery_at_start_is_a_dialog(tmp_path, monkeypatch, qapp):
+    import argparse
+
+    from faceid_gui.app.main import run_gui
+
+    gallery = tmp_path / "g.sqlite3"
+    gallery.write_bytes(b"SQLite format 3\x00" + b"\xff" * 5000)
+    shown = []
+    monkeypatch.setattr(QMessageBox, "critical", lambda *a, **k: shown.append(a[2]))
+    args = argparse.Namespace(model=None, provider="auto", gallery=gallery, screenshot=None, tab="compare",
+                              compare=None, video=None)
+    assert run_gui(args) == 2
+    assert shown and "cannot start" in shown[0]
+
+
+def test_settings_follow_faceid_data_dir(private_data_dir):
+    from faceid_gui.app.main_window import app_settings
+
+    assert app_settings().fileName() == str(private_data_dir / "faceid.conf")
+
+
+def test_nan_threshold_in_settings_falls_back_to_the_models(engine, tmp_path):
+    from faceid_gui.app.main_window import AppState, app_settings
+
+    app_settings().setValue(f"threshold/{engine.info.fingerprint}", "nan")
+    assert AppState(engine, tmp_path / "g.sqlite3").threshold == engine.info.threshold
+
+
+def test_ctrl_c_closes_the_gui(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", FACEID_DATA_DIR=str(tmp_path / "data"))
+    app = subprocess.Popen([sys.executable, "-m", "faceid_gui"], env=env, stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 60
+    while not (tmp_path / "data" / "gallery.sqlite3").exists() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    time.sleep(1.5)  # the window is up once the gallery exists; give the event loop a moment
+    app.send_signal(signal.SIGINT)
+    try:
+        code = app.wait(timeout=15)
+    finally:
+        app.kill()
+    assert code == 0 and b"Traceback" not in app.stderr.read()
+    assert (tmp_path / "data" / "faceid.conf").exists()  # closed like Quit: geometry saved

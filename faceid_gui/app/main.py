@@ -5,6 +5,7 @@ import sys
 from pathlib import Path
 
 from ..engine import FaceEngine, FaceIdError
+from ..errorlog import unexpected_error
 from ..paths import default_gallery_path
 
 
@@ -17,16 +18,20 @@ def run_gui(args) -> int:
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setOrganizationName(ORG)
     app.setApplicationName(APP)
+    install_excepthook()
     try:
         engine = FaceEngine(args.model, prefer=args.provider)
         state = AppState(engine, Path(args.gallery or default_gallery_path()))
+        window = MainWindow(state)
     except FaceIdError as exc:
         if args.screenshot:
             print(f"faceid: {exc}", file=sys.stderr)
             return 2
         QMessageBox.critical(None, "faceid", f"faceid cannot start:\n{exc}")
         return 2
-    window = MainWindow(state)
+    if engine.note:
+        window.statusBar().showMessage(engine.note[:1].upper() + engine.note[1:], 15000)
+        print(f"faceid: {engine.note}", file=sys.stderr)
     window.show_tab(args.tab)
     if args.screenshot:
         window.resize(1100, 760)
@@ -59,5 +64,33 @@ def run_gui(args) -> int:
         window.close()
         return 0
     window.show()
+    quit_on_sigint(window)
     code = app.exec()
     return code
+
+
+def install_excepthook() -> None:
+    """The GUI's one boundary: an exception escaping a slot becomes a dialog naming the log, never a crash."""
+    from PySide6.QtWidgets import QMessageBox
+
+    def hook(kind, exc, tb):
+        if issubclass(kind, KeyboardInterrupt):
+            return sys.__excepthook__(kind, exc, tb)
+        message = str(exc) if isinstance(exc, FaceIdError) else unexpected_error(exc.with_traceback(tb))
+        print(f"faceid: {message}", file=sys.stderr)
+        QMessageBox.warning(None, "faceid", message)
+
+    sys.excepthook = hook
+
+
+def quit_on_sigint(window) -> None:
+    """Ctrl+C in the terminal closes the window as the Quit menu would (settings saved, workers stopped)."""
+    import signal
+
+    from PySide6.QtCore import QTimer
+
+    signal.signal(signal.SIGINT, lambda *_: window.close())
+    # Python runs signal handlers only between bytecodes; Qt's event loop is C++, so wake the interpreter.
+    window._sigint_timer = QTimer(window)
+    window._sigint_timer.timeout.connect(lambda: None)
+    window._sigint_timer.start(200)

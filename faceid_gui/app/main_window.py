@@ -1,6 +1,7 @@
 """faceid's main window: Compare, Live, Enroll and Gallery tabs sharing one engine, gallery and threshold."""
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 
@@ -11,13 +12,22 @@ from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QFileDialog, QHBoxL
                                QLabel, QLineEdit, QListWidget, QListWidgetItem, QMainWindow, QMessageBox,
                                QProgressBar, QPushButton, QSplitter, QTabWidget, QVBoxLayout, QWidget)
 
-from ..engine import FaceEngine, Gallery, NewFace, NoFaceError, distance, encode_jpeg, is_same
-from ..paths import assets_dir, default_gallery_path
+from ..engine import (FaceEngine, FaceIdError, Gallery, NewFace, NoFaceError, check_threshold, distance, encode_jpeg,
+                      is_same)
+from ..paths import assets_dir, default_gallery_path, user_data_dir
 from .widgets import (DIFFERENT_COLOUR, IMAGE_FILTER, SAME_COLOUR, DropZone, ImageView, ThresholdBar, path_name,
                       thumbnail_pixmap, to_qimage)
 from .workers import CameraWorker, Task, image_quality, newest_frame, stop_worker
 
 ORG, APP = "faceid", "faceid"
+GUI_BUSY_TIMEOUT = 0.5  # seconds a gallery write on the GUI thread waits for another writer
+
+
+def app_settings() -> QSettings:
+    """Window and threshold settings: inside FACEID_DATA_DIR when it is set, else the platform's usual place."""
+    if os.environ.get("FACEID_DATA_DIR"):
+        return QSettings(str(user_data_dir() / "faceid.conf"), QSettings.Format.IniFormat)
+    return QSettings(ORG, APP)
 
 
 class AppState(QObject):
@@ -31,14 +41,26 @@ class AppState(QObject):
         super().__init__()
         self.engine = engine
         self.gallery_path = gallery_path
-        self.gallery = Gallery(gallery_path, engine.info.fingerprint)
-        self.settings = QSettings(ORG, APP)
+        self.gallery = self._open_gallery()
+        self.settings = app_settings()
         self.pool = QThreadPool.globalInstance()
         self.tasks: set[Task] = set()
-        self.threshold = float(self.settings.value(self._threshold_key(), engine.info.threshold))
+        self.threshold = self._saved_threshold()
+
+    def _open_gallery(self) -> Gallery:
+        # A short busy timeout: gallery writes run on the GUI thread, which must never stall for long.
+        return Gallery(self.gallery_path, self.engine.info.fingerprint, self.engine.info.embedding_size,
+                       busy_timeout=GUI_BUSY_TIMEOUT)
 
     def _threshold_key(self) -> str:
         return f"threshold/{self.engine.info.fingerprint}"
+
+    def _saved_threshold(self) -> float:
+        """The threshold saved for this model; a damaged setting (NaN, text) falls back to the model's own."""
+        try:
+            return check_threshold(float(self.settings.value(self._threshold_key(), self.engine.info.threshold)))
+        except (TypeError, ValueError, FaceIdError):
+            return self.engine.info.threshold
 
     def set_threshold(self, value: float) -> None:
         if abs(value - self.threshold) > 1e-9:
@@ -49,8 +71,8 @@ class AppState(QObject):
     def set_engine(self, engine: FaceEngine) -> None:
         self.engine = engine
         self.gallery.close()
-        self.gallery = Gallery(self.gallery_path, engine.info.fingerprint)
-        self.threshold = float(self.settings.value(self._threshold_key(), engine.info.threshold))
+        self.gallery = self._open_gallery()
+        self.threshold = self._saved_threshold()
         self.engine_changed.emit()
         self.threshold_changed.emit(self.threshold)
         self.gallery_changed.emit()
@@ -456,7 +478,12 @@ class EnrollTab(QWidget):
         if not chosen:
             QMessageBox.information(self, "faceid", "No face is checked.")
             return 0
-        self.state.gallery.enroll(name, chosen)
+        try:
+            self.state.gallery.enroll(name, chosen)
+        except FaceIdError as exc:  # busy, read-only, full: the candidates stay, so Save can be tried again
+            self.results.addItem(f"✘ not saved: {exc}")
+            QMessageBox.warning(self, "faceid", f"Not saved:\n{exc}")
+            return 0
         self.results.addItem(f"Enrolled {len(chosen)} face(s) for {name}.")
         self.candidates.clear()
         self.pending.clear()
@@ -604,7 +631,10 @@ class MainWindow(QMainWindow):
             self.restoreGeometry(geometry)
         else:
             self.resize(1100, 760)
-        self.tabs.setCurrentIndex(int(state.settings.value("window/tab", 0)))
+        try:
+            self.tabs.setCurrentIndex(int(state.settings.value("window/tab", 0)))
+        except (TypeError, ValueError):
+            pass  # a damaged setting: stay on the first tab
 
     def _menus(self) -> None:
         file_menu = self.menuBar().addMenu("&File")

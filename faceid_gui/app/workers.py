@@ -3,13 +3,13 @@ from __future__ import annotations
 
 import threading
 import time
-import traceback
 
 import cv2
 import numpy as np
 from PySide6.QtCore import QObject, QRunnable, QThread, Signal
 
 from ..engine import CameraError, FaceIdError
+from ..errorlog import unexpected_error
 
 
 class TaskSignals(QObject):
@@ -35,8 +35,7 @@ class Task(QRunnable):
         except FaceIdError as exc:
             self.signals.error.emit(str(exc))
         except Exception as exc:  # noqa: BLE001 - any other failure still ends as a message, not a crash
-            traceback.print_exc()
-            self.signals.error.emit(f"unexpected error: {exc}")
+            self.signals.error.emit(unexpected_error(exc))
         else:
             self.signals.result.emit(value)
         finally:
@@ -119,8 +118,10 @@ class CameraWorker(QThread):
                     self._latest = (rgb, faces, self.fps)
                 if fresh:
                     self.frame_ready.emit()
+        except FaceIdError as exc:
+            self.failed.emit(str(exc))
         except Exception as exc:  # noqa: BLE001
-            self.failed.emit(f"camera error: {exc}")
+            self.failed.emit(f"camera error: {unexpected_error(exc)}")
         finally:
             capture.release()
 

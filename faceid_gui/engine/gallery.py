@@ -273,7 +273,8 @@ class Gallery:
         try:
             yield self._db
         except BaseException:
-            self._db.execute("ROLLBACK")
+            if self._db.in_transaction:  # SQLite has already rolled back after SQLITE_FULL and some I/O errors
+                self._db.execute("ROLLBACK")
             raise
         self._db.execute("COMMIT")
         self._local_writes += 1
