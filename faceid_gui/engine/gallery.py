@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import sqlite3
 import time
 from dataclasses import dataclass
@@ -294,7 +295,9 @@ def _explain(path: Path, exc: sqlite3.Error) -> str:
         return f"gallery {path} is busy: another faceid is writing to it; try again in a moment"
     if code.startswith("SQLITE_READONLY") or "readonly" in text:
         return f"gallery {path} is read-only: faceid cannot save changes to it (check the file's permissions)"
-    if code == "SQLITE_FULL" or "full" in text:
+    if code in ("SQLITE_FULL", "SQLITE_IOERR_SHMSIZE") or "full" in text or (
+            code.startswith("SQLITE_IOERR") and _free_bytes(path) < 1 << 20):
+        # On a full disk SQLite often reports only an I/O error (e.g. it cannot size the WAL index).
         return f"not enough disk space to write to gallery {path}; nothing was changed"
     if code.startswith(("SQLITE_CORRUPT", "SQLITE_NOTADB")) or "malformed" in text or "not a database" in text:
         return f"gallery {path} is damaged ({text}); restore it from a backup or move it away to start a new one"
@@ -303,6 +306,13 @@ def _explain(path: Path, exc: sqlite3.Error) -> str:
     if code.startswith("SQLITE_IOERR"):
         return f"gallery {path} could not be read or written (disk error: {text})"
     return f"gallery {path}: {text}"
+
+
+def _free_bytes(path: Path) -> int:
+    try:
+        return shutil.disk_usage(path.parent).free
+    except OSError:
+        return 1 << 62
 
 
 def _make_private_folders(folder: Path) -> None:
