@@ -69,6 +69,10 @@ class FaceEngine:
         faces = self.detector.detect(rgb, min_face_size)
         if max_faces is not None:
             faces = faces[:max_faces]
+        return self.describe(rgb, faces)
+
+    def describe(self, rgb: np.ndarray, faces: list[Face]) -> list[FaceResult]:
+        """Align and embed faces found elsewhere (e.g. by a FaceTracker), all in one batch."""
         if not faces:
             return []
         crops = np.stack([self.align(rgb, f) for f in faces])
