@@ -24,8 +24,10 @@ run: install
 test: install
 	$(BIN)/python -m pytest -q
 
+# BENCH_ARGS="--photos DIR" benchmarks photos from DIR (default: the shipped samples); the dlib column needs .[bench].
 bench: install
-	$(BIN)/python -m faceid_gui.bench
+	$(BIN)/pip install -q -e ".[bench]" || echo "dlib peer not installed: its column is left out"
+	$(BIN)/python -m faceid_gui.bench $(BENCH_ARGS)
 	$(BIN)/python -m trainer.bench
 
 bundle: install
