@@ -85,6 +85,16 @@ def test_opencv_pixel_limit_is_set_before_cv2_loads():
     assert out.strip() == str(MAX_IMAGE_PIXELS)
 
 
+def test_png_chunk_length_beyond_the_file_is_refused_without_allocating_it():
+    data = bytearray(_png())
+    idat = data.index(b"IDAT") - 4
+    data[idat:idat + 4] = struct.pack(">I", 0x7FFF0000)  # OpenCV allocated this much before reading (2 GB, 5 s)
+    start = time.monotonic()
+    with pytest.raises(ImageError, match="damaged PNG"):
+        decode_image(bytes(data), "chunk.png")
+    assert time.monotonic() - start < 0.5
+
+
 @pytest.mark.parametrize("data", [_jpeg() + os.urandom(3000), _png() + b"trailing motion-photo data" * 50,
                                   _gif() + b"\0garbage after the trailer"])
 def test_trailing_bytes_are_accepted(data):
