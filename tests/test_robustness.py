@@ -359,3 +359,31 @@ def test_unexpected_exception_is_exit_2_with_the_log_named(monkeypatch, capsys, 
     log = private_data_dir / "faceid-errors.log"
     assert len(err) == 1 and "something nobody expected" in err[0] and str(log) in err[0]
     assert "Traceback" in log.read_text() and "explode" in log.read_text()
+
+
+def _first_enrolment(path, barrier, results):
+    barrier.wait()
+    try:
+        with Gallery(path, "m") as gallery:
+            gallery.enroll(f"p{os.getpid()}", [NewFace(EMB)])
+        results.put("ok")
+    except FaceIdError as exc:
+        results.put(str(exc))
+
+
+def test_simultaneous_first_enrolments_never_see_a_half_made_gallery(tmp_path):
+    """Each schema statement used to commit on its own: a second faceid saw "people" without "faces"."""
+    import multiprocessing
+
+    context = multiprocessing.get_context("fork")
+    outcomes = []
+    for round_ in range(10):
+        barrier, results = context.Barrier(8), context.Queue()
+        workers = [context.Process(target=_first_enrolment, args=(tmp_path / f"g{round_}.sqlite3", barrier, results))
+                   for _ in range(8)]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join(60)
+        outcomes += [results.get(timeout=5) for _ in workers]
+    assert outcomes == ["ok"] * 80

@@ -92,7 +92,7 @@ class Gallery:
         try:
             if not self.path.exists():
                 os.close(os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600))
-            self._refuse_foreign()
+            self._refuse_foreign(busy_timeout)
         except OSError as exc:
             raise GalleryError(f"cannot open gallery {self.path}: {exc.strerror}") from None
         self._db = None
@@ -113,9 +113,11 @@ class Gallery:
             if self._db.execute("PRAGMA quick_check").fetchone()[0] != "ok":
                 raise sqlite3.DatabaseError("database disk image is malformed")
             if self._db.execute("PRAGMA application_id").fetchone()[0] != APPLICATION_ID:
-                self._db.executescript(SCHEMA + f"PRAGMA application_id = {APPLICATION_ID};")
+                # One transaction: another faceid opening the file meanwhile sees no tables or all of them, never
+                # "people" without "faces" (which it would take for a foreign database).
+                self._db.executescript(f"BEGIN IMMEDIATE; {SCHEMA} PRAGMA application_id = {APPLICATION_ID}; COMMIT;")
 
-    def _refuse_foreign(self) -> None:
+    def _refuse_foreign(self, busy_timeout: float) -> None:
         """Raise before connecting when the file is some other database: opening it read-write would change it."""
         with open(self.path, "rb") as fh:
             header = fh.read(100)
@@ -126,18 +128,23 @@ class Gallery:
         app_id = int.from_bytes(header[68:72], "big")
         if app_id == APPLICATION_ID:
             return
-        if app_id == 0 and self._has_gallery_schema():
+        if app_id == 0 and self._has_gallery_schema(busy_timeout):
             return  # a gallery from before the application id was set
         raise GalleryError(f"{self.path} is an SQLite database but not a faceid gallery; it was left untouched")
 
-    def _has_gallery_schema(self) -> bool:
+    def _has_gallery_schema(self, busy_timeout: float) -> bool:
         from urllib.parse import quote
 
+        uri = f"file:{quote(str(self.path.resolve()))}?mode=ro"
         try:
-            with contextlib.closing(sqlite3.connect(f"file:{quote(str(self.path.resolve()))}?mode=ro", uri=True)) as db:
+            with contextlib.closing(sqlite3.connect(uri, uri=True, timeout=busy_timeout)) as db:
+                db.execute("BEGIN")  # both reads see the same snapshot
                 tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
                 columns = {r[1] for r in db.execute("PRAGMA table_info(faces)")}
-        except sqlite3.DatabaseError:
+        except sqlite3.DatabaseError as exc:
+            # Another faceid creating this gallery at the same moment can hold it briefly: "busy", not "foreign".
+            if getattr(exc, "sqlite_errorname", "").startswith(("SQLITE_BUSY", "SQLITE_LOCKED")):
+                raise GalleryError(_explain(self.path, exc)) from None
             return False
         return tables <= {"people", "faces"} and (not tables or {"embedding", "model_fingerprint"} <= columns)
 
