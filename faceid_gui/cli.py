@@ -40,7 +40,8 @@ def _parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="faceid", description="Private face verification on your own machine.")
     parser.add_argument("--model", type=Path, help="embedding model (.onnx); default: installed or shipped model")
     parser.add_argument("--gallery", type=Path, help="gallery database (default: user data dir, or $FACEID_GALLERY)")
-    parser.add_argument("--provider", choices=["auto", "cpu", "cuda"], default="auto", help="inference device")
+    parser.add_argument("--provider", choices=["auto", "cpu", "cuda"],
+                        help="inference device (default: $FACEID_PROVIDER, else auto)")
     parser.add_argument("--screenshot", type=Path, help="render the window to this PNG offscreen and exit")
     parser.add_argument("--tab", choices=["compare", "live", "enroll", "gallery"], default="compare")
     parser.add_argument("--compare", nargs=2, type=Path, metavar=("A", "B"), help="photos to show on the Compare tab")
@@ -113,9 +114,9 @@ def cmd_compare(args) -> int:
     results = []
     for path in (args.a, args.b):
         result = engine.analyze_file(path)
-        if len(result.faces) > 1:
-            notes.append(f"{path.name}: {len(result.faces)} faces found, using the largest")
-        results.append(result.largest)
+        if result.choice_note:
+            notes.append(f"{path.name}: {result.choice_note}")
+        results.append(result.chosen)
     dist = distance(results[0].embedding, results[1].embedding)
     same = is_same(dist, threshold)
     for note in notes:
@@ -135,7 +136,7 @@ def cmd_embed(args) -> int:
     for path in args.paths:
         try:
             result = engine.analyze_file(path)
-            face = result.largest
+            face = result.chosen
             record = {"path": str(path), "embedding": [round(float(v), 7) for v in face.embedding],
                       "box": [round(v, 1) for v in face.face.xywh], "score": round(face.face.score, 5),
                       "landmarks": [[round(float(x), 1), round(float(y), 1)] for x, y in face.face.landmarks],
@@ -151,7 +152,7 @@ def cmd_embed(args) -> int:
 
 
 def cmd_enroll(args) -> int:
-    from .engine import FaceIdError, GalleryError, NewFace, encode_jpeg
+    from .engine import FaceIdError, GalleryError
     from .engine.gallery import _clean_name
 
     try:
@@ -170,10 +171,9 @@ def cmd_enroll(args) -> int:
         except Exception as exc:  # noqa: BLE001 - one bad photo must not stop the others
             print(f"skipped {path.name}: {unexpected_error(exc)}", file=sys.stderr)
             continue
-        face = result.largest
-        if len(result.faces) > 1:
-            print(f"{path.name}: {len(result.faces)} faces, enrolled the largest", file=sys.stderr)
-        new_faces.append(NewFace(face.embedding, encode_jpeg(face.crop), str(path)))
+        if result.choice_note:
+            print(f"{path.name}: {result.choice_note}", file=sys.stderr)
+        new_faces.append(result.chosen.new_face(str(path)))
     if not new_faces:
         print("nothing enrolled: no usable face in the given images", file=sys.stderr)
         return EXIT_ERROR
@@ -184,21 +184,21 @@ def cmd_enroll(args) -> int:
 
 
 def cmd_identify(args) -> int:
-    from .engine import is_same
+    from .engine import identify
 
     engine = _engine(args)
     threshold = args.threshold if args.threshold is not None else engine.info.threshold
-    face = engine.analyze_file(args.image).largest
+    face = engine.analyze_file(args.image).chosen
     with _gallery(args, engine) as gallery:
-        matches = gallery.index().nearest(face.embedding, k=args.top)
+        who = identify(gallery.index(), face.embedding, threshold, k=args.top)
         stale, skipped = gallery.stale_count(), gallery.skipped_rows
     if stale:
         print(f"{stale} enrolled face(s) were made with another model and need re-enrolment", file=sys.stderr)
     if skipped:
         print(f"{skipped} enrolled face(s) are damaged in the gallery and were ignored", file=sys.stderr)
-    best = matches[0] if matches and is_same(matches[0].distance, threshold) else None
-    rows = [{"name": m.name, "distance": m.distance, "match": is_same(m.distance, threshold)} for m in matches]
-    text = "\n".join(f"{m.name:24s} {m.distance:.4f}{'  <- match' if m is best else ''}" for m in matches)
+    best = who.best
+    rows = [{"name": m.name, "distance": m.distance, "match": who.is_match(m)} for m in who.candidates]
+    text = "\n".join(f"{m.name:24s} {m.distance:.4f}{'  <- match' if m is best else ''}" for m in who.candidates)
     _print({"image": str(args.image), "threshold": threshold, "identity": best.name if best else None,
             "candidates": rows}, args.json, text or "the gallery is empty")
     return 0 if best else EXIT_DIFFERENT
@@ -237,7 +237,7 @@ def cmd_info(args) -> int:
     engine = _engine(args)
     info = engine.info
     data = {"model": str(info.path), "sha256": info.sha256, "trained": info.trained,
-            "metadata": info.metadata, "provider": engine.provider.name, "provider_reason": engine.provider.reason,
+            "metadata": info.to_dict(), "provider": engine.provider.name, "provider_reason": engine.provider.reason,
             "gallery": str(args.gallery or default_gallery_path())}
     text = (f"model     {info.path}\n          {'trained on ' + info.trained_on if info.trained else 'UNTRAINED placeholder'}\n"
             f"sha256    {info.sha256}\nthreshold {info.threshold}\nprovider  {engine.provider.name} ({engine.provider.reason})\n"
@@ -273,9 +273,10 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run(args) -> int:
-    from .engine import FaceIdError
+    from .engine import FaceIdError, resolve_provider
 
     try:
+        args.provider = resolve_provider(args.provider)  # the one place: explicit beats FACEID_PROVIDER
         if args.self_test:
             from .selftest import run_self_test
 

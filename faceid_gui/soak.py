@@ -32,8 +32,9 @@ def main(argv: list[str] | None = None) -> int:
     from PySide6.QtCore import QSettings, QTimer
     from PySide6.QtWidgets import QApplication
 
-    from .app.main_window import AppState, MainWindow
-    from .engine import FaceEngine, NewFace
+    from .app.main_window import MainWindow
+    from .app.state import AppState
+    from .engine import FaceEngine
 
     scratch = Path(tempfile.mkdtemp(prefix="faceid-soak-"))
     QSettings.setDefaultFormat(QSettings.Format.IniFormat)
@@ -52,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
             break
     capture.release()
     if faces:
-        state.gallery.enroll("soak", [NewFace(faces[0].embedding)])
+        state.gallery.enroll("soak", [faces[0].new_face("soak video")])
     window = MainWindow(state)
     window.show_tab("live")
     window.resize(1100, 760)

@@ -23,9 +23,9 @@ def private_data_dir(tmp_path, monkeypatch):
 
 @pytest.fixture(scope="session")
 def engine():
-    from faceid_gui.engine import FaceEngine
+    from faceid_gui.engine import FaceEngine, resolve_provider
 
-    return FaceEngine(assets_dir() / "faceid_embedder.onnx")
+    return FaceEngine(assets_dir() / "faceid_embedder.onnx", prefer=resolve_provider(None))
 
 
 @pytest.fixture(scope="session")

@@ -109,8 +109,8 @@ def test_provider_falls_back_to_cpu_quietly(capfd, monkeypatch):
 
 def test_engine_end_to_end_on_file(engine):
     result = engine.analyze_file(sample("astronaut.jpg"))
-    assert result.largest.crop.shape == (engine.input_size, engine.input_size, 3)
-    assert np.isfinite(result.largest.embedding).all()
+    assert result.chosen.crop.shape == (engine.input_size, engine.input_size, 3)
+    assert np.isfinite(result.chosen.embedding).all()
 
 
 def test_engine_uses_installed_model_then_shipped(private_data_dir):

@@ -3,7 +3,6 @@ import signal
 import stat
 import subprocess
 import sys
-import time
 
 import numpy as np
 import pytest
@@ -11,12 +10,12 @@ import pytest
 from faceid_gui.engine import Gallery, GalleryError, GalleryIndex, NewFace
 
 
-def _face(seed, dim=32):
-    return NewFace(np.random.default_rng(seed).normal(size=dim).astype(np.float32), b"jpegbytes", f"src{seed}")
+def _face(seed, dim=32, model="m"):
+    return NewFace(np.random.default_rng(seed).normal(size=dim).astype(np.float32), model, b"jpegbytes", f"src{seed}")
 
 
 def test_enroll_rename_forget(tmp_path):
-    with Gallery(tmp_path / "g.sqlite3", "model-a") as g:
+    with Gallery(tmp_path / "g.sqlite3", "m") as g:
         g.enroll("Ada", [_face(1), _face(2)])
         g.enroll("ada", [_face(3)])  # same person, case-insensitive
         g.enroll("Bob", [_face(4)])
@@ -54,14 +53,22 @@ def test_files_are_private(tmp_path):
 def test_other_model_embeddings_need_reenrolment(tmp_path):
     path = tmp_path / "g.sqlite3"
     with Gallery(path, "old-model") as g:
-        g.enroll("A", [_face(1), _face(2)])
+        g.enroll("A", [_face(1, model="old-model"), _face(2, model="old-model")])
     with Gallery(path, "new-model") as g:
         assert g.stale_count() == 2
         assert g.people()[0].stale_faces == 2
         assert len(g.index()) == 0  # never compared with embeddings from another model
-        g.enroll("A", [_face(3)])
+        g.enroll("A", [_face(3, model="new-model")])
         assert len(g.index()) == 1
         assert g.forget_stale("A") == 2 and g.stale_count() == 0
+
+
+def test_faces_of_another_model_are_refused_whole(tmp_path):
+    """The defect of issue 12: faces embedded by the old model were saved under the new model's fingerprint."""
+    with Gallery(tmp_path / "g.sqlite3", "new-model", embedding_size=32) as g:
+        with pytest.raises(GalleryError, match="another model"):
+            g.enroll("A", [_face(1, model="new-model"), _face(2, model="old-model")])
+        assert g.people() == [] and g.face_count() == 0
 
 
 def test_index_finds_nearest_person_and_refreshes_after_writes(tmp_path):
@@ -93,7 +100,7 @@ import sys, time, numpy as np
 from faceid_gui.engine import Gallery, NewFace
 g = Gallery(sys.argv[1], "m")
 for i in range(5):
-    g.enroll(f"person{i}", [NewFace(np.full(32, i, np.float32), b"t", "s")])
+    g.enroll(f"person{i}", [NewFace(np.full(32, i, np.float32), "m", b"t", "s")])
 # Start a big enrolment and get killed in the middle of it.
 g._db.execute("BEGIN IMMEDIATE")
 pid = g._db.execute("INSERT INTO people(name, created) VALUES ('half-written', 0)").lastrowid

@@ -6,7 +6,8 @@ from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent
 from PySide6.QtWidgets import QMessageBox
 
-from faceid_gui.app.main_window import AppState, MainWindow
+from faceid_gui.app.main_window import MainWindow
+from faceid_gui.app.state import AppState
 
 from .conftest import sample
 
@@ -107,9 +108,7 @@ def test_missing_camera_gives_a_message_and_retry(qtbot, window, tmp_path):
 
 def test_gallery_tab_lists_and_forgets(qtbot, window, monkeypatch):
     emb = window.state.engine.analyze(cv2.cvtColor(cv2.imread(str(sample("astronaut.jpg"))), cv2.COLOR_BGR2RGB))[0]
-    from faceid_gui.engine import NewFace, encode_jpeg
-
-    window.state.gallery.enroll("Eileen", [NewFace(emb.embedding, encode_jpeg(emb.crop), "a.jpg")])
+    window.state.gallery.enroll("Eileen", [emb.new_face("a.jpg")])
     window.state.gallery_changed.emit()
     assert window.gallery.people.count() == 1
     window.gallery.people.setCurrentRow(0)
@@ -150,7 +149,7 @@ def test_locked_gallery_on_save_is_a_message_not_a_stall(window, qtbot, monkeypa
     monkeypatch.setattr(QMessageBox, "warning", lambda *a, **k: warnings.append(a[2]))
     enroll = window.enroll
     enroll.name.setText("Ann")
-    enroll._add_candidate(NewFace(np.full(32, 0.1, np.float32)))
+    enroll._add_candidate(NewFace(np.full(32, 0.1, np.float32), window.state.engine.info.fingerprint))
     other = sqlite3.connect(window.state.gallery_path, isolation_level=None)
     other.execute("BEGIN IMMEDIATE")
     try:
@@ -196,13 +195,13 @@ def test_damaged_gallery_at_start_is_a_dialog(tmp_path, monkeypatch, qapp):
 
 
 def test_settings_follow_faceid_data_dir(private_data_dir):
-    from faceid_gui.app.main_window import app_settings
+    from faceid_gui.app.state import app_settings
 
     assert app_settings().fileName() == str(private_data_dir / "faceid.conf")
 
 
 def test_nan_threshold_in_settings_falls_back_to_the_models(engine, tmp_path):
-    from faceid_gui.app.main_window import AppState, app_settings
+    from faceid_gui.app.state import AppState, app_settings
 
     app_settings().setValue(f"threshold/{engine.info.fingerprint}", "nan")
     assert AppState(engine, tmp_path / "g.sqlite3").threshold == engine.info.threshold

@@ -228,7 +228,7 @@ def test_locked_gallery_says_busy_quickly(tmp_path):
         with Gallery(path, "m", busy_timeout=0.2) as gallery:
             start = time.monotonic()
             with pytest.raises(GalleryError, match="busy"):
-                gallery.enroll("Ann", [NewFace(EMB)])
+                gallery.enroll("Ann", [NewFace(EMB, "m")])
             assert time.monotonic() - start < 2
     finally:
         other.execute("ROLLBACK")
@@ -237,11 +237,11 @@ def test_locked_gallery_says_busy_quickly(tmp_path):
 
 def test_full_disk_is_not_called_damaged(tmp_path):
     with Gallery(tmp_path / "g.sqlite3", "m") as gallery:
-        gallery.enroll("Ann", [NewFace(EMB)])
+        gallery.enroll("Ann", [NewFace(EMB, "m")])
         pages = gallery._db.execute("PRAGMA page_count").fetchone()[0]
         gallery._db.execute(f"PRAGMA max_page_count = {pages}")  # SQLite's own "disk is full"
         with pytest.raises(GalleryError) as info:
-            gallery.enroll("Bob", [NewFace(EMB, thumbnail=b"x" * 200_000)])
+            gallery.enroll("Bob", [NewFace(EMB, "m", thumbnail=b"x" * 200_000)])
         assert "disk space" in str(info.value) and "damaged" not in str(info.value)
         assert [p.name for p in gallery.people()] == ["Ann"]
 
@@ -259,7 +259,7 @@ def test_read_only_gallery_is_said_plainly(tmp_path):
 def test_damaged_gallery_is_reported_on_open(tmp_path):
     path = tmp_path / "g.sqlite3"
     with Gallery(path, "m") as gallery:
-        gallery.enroll("Ann", [NewFace(EMB, thumbnail=b"t" * 20_000)])
+        gallery.enroll("Ann", [NewFace(EMB, "m", thumbnail=b"t" * 20_000)])
         gallery._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     data = bytearray(path.read_bytes())
     data[4096 + 200:3 * 4096] = b"\x5a" * (3 * 4096 - 4096 - 200)
@@ -271,24 +271,24 @@ def test_damaged_gallery_is_reported_on_open(tmp_path):
 def test_wrong_length_embedding_rows_are_skipped(tmp_path):
     path = tmp_path / "g.sqlite3"
     with Gallery(path, "m", embedding_size=32) as gallery:
-        gallery.enroll("Ann", [NewFace(EMB)])
-        gallery.enroll("Bob", [NewFace(-EMB)])
+        gallery.enroll("Ann", [NewFace(EMB, "m")])
+        gallery.enroll("Bob", [NewFace(-EMB, "m")])
         gallery._db.execute("UPDATE faces SET embedding = ? WHERE person_id = 2", (b"\x00" * 13,))
         gallery._db.execute("INSERT INTO faces(person_id, embedding, model_fingerprint, created) VALUES (1, ?, 'm', 0)",
                             (np.full(32, np.nan, np.float32).tobytes(),))
         matches = gallery.index().nearest(EMB, k=5)
         assert [m.name for m in matches] == ["Ann"] and gallery.skipped_rows == 2
         with pytest.raises(GalleryError, match="invalid embedding"):
-            gallery.enroll("Cy", [NewFace(np.zeros(7, np.float32))])
+            gallery.enroll("Cy", [NewFace(np.zeros(7, np.float32), "m")])
 
 
 def test_undecodable_names_are_refused_and_file_names_kept_escaped(tmp_path):
     with Gallery(tmp_path / "g.sqlite3", "m") as gallery:
         bad = b"Ann\xff".decode("utf-8", "surrogateescape")
-        for action in (lambda: gallery.enroll(bad, [NewFace(EMB)]), lambda: gallery.forget_person(bad)):
+        for action in (lambda: gallery.enroll(bad, [NewFace(EMB, "m")]), lambda: gallery.forget_person(bad)):
             with pytest.raises(GalleryError, match="not valid text"):
                 action()
-        gallery.enroll("Ann", [NewFace(EMB, source="/photos/" + bad + ".jpg")])
+        gallery.enroll("Ann", [NewFace(EMB, "m", source="/photos/" + bad + ".jpg")])
         assert gallery.faces("Ann")[0].source == "/photos/Ann\\udcff.jpg"
         with pytest.raises(GalleryError, match="not valid text"):
             gallery.rename("Ann", bad)
@@ -365,7 +365,7 @@ def _first_enrolment(path, barrier, results):
     barrier.wait()
     try:
         with Gallery(path, "m") as gallery:
-            gallery.enroll(f"p{os.getpid()}", [NewFace(EMB)])
+            gallery.enroll(f"p{os.getpid()}", [NewFace(EMB, "m")])
         results.put("ok")
     except FaceIdError as exc:
         results.put(str(exc))

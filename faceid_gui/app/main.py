@@ -5,15 +5,15 @@ import sys
 from pathlib import Path
 
 from ..engine import FaceEngine, FaceIdError
-from ..errorlog import unexpected_error
 from ..paths import default_gallery_path
 
 
 def run_gui(args) -> int:
-    from PySide6.QtCore import QEventLoop, QTimer
+    """args: the parsed command line, its provider already resolved (cli.main)."""
     from PySide6.QtWidgets import QApplication, QMessageBox
 
-    from .main_window import APP, ORG, AppState, MainWindow
+    from .main_window import MainWindow
+    from .state import APP, ORG, AppState
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setOrganizationName(ORG)
@@ -21,7 +21,7 @@ def run_gui(args) -> int:
     install_excepthook()
     try:
         engine = FaceEngine(args.model, prefer=args.provider)
-        state = AppState(engine, Path(args.gallery or default_gallery_path()))
+        state = AppState(engine, Path(args.gallery or default_gallery_path()), provider=args.provider)
         window = MainWindow(state)
     except FaceIdError as exc:
         if args.screenshot:
@@ -34,49 +34,24 @@ def run_gui(args) -> int:
         print(f"faceid: {engine.note}", file=sys.stderr)
     window.show_tab(args.tab)
     if args.screenshot:
-        window.resize(1100, 760)
-        window.show()
-        waits = []
-        if args.compare:
-            waits = [window.compare.load(0, str(args.compare[0])), window.compare.load(1, str(args.compare[1]))]
-        if args.video is not None and args.tab in ("live",):
-            window.live.start(int(args.video) if str(args.video).isdigit() else args.video)
-            waits.append(None)
-        loop = QEventLoop()
-        deadline = QTimer()
-        deadline.setSingleShot(True)
-        deadline.timeout.connect(loop.quit)
-        deadline.start(30000)
+        from .screenshot import take_screenshot
 
-        def check():
-            busy = bool(state.tasks) or (window.live.worker is not None and not window.live.last_names
-                                         and window.live.worker.isRunning())
-            if not busy:
-                loop.quit()
-
-        poll = QTimer()
-        poll.timeout.connect(check)
-        poll.start(100)
-        loop.exec()
-        app.processEvents()
-        window.grab().save(str(args.screenshot))
-        window.shutdown()
-        window.close()
-        return 0
+        return take_screenshot(window, args)
     window.show()
     quit_on_sigint(window)
-    code = app.exec()
-    return code
+    return app.exec()
 
 
 def install_excepthook() -> None:
     """The GUI's one boundary: an exception escaping a slot becomes a dialog naming the log, never a crash."""
     from PySide6.QtWidgets import QMessageBox
 
+    from .state import error_text
+
     def hook(kind, exc, tb):
         if issubclass(kind, KeyboardInterrupt):
             return sys.__excepthook__(kind, exc, tb)
-        message = str(exc) if isinstance(exc, FaceIdError) else unexpected_error(exc.with_traceback(tb))
+        message = error_text(exc.with_traceback(tb))
         print(f"faceid: {message}", file=sys.stderr)
         QMessageBox.warning(None, "faceid", message)
 

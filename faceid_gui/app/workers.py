@@ -5,22 +5,20 @@ import threading
 import time
 
 import cv2
-import numpy as np
 from PySide6.QtCore import QObject, QRunnable, QThread, Signal
 
-from ..engine import CameraError, FaceIdError, FaceTracker
-from ..errorlog import unexpected_error
+from ..engine import LIVE_MIN_FACE, CameraError, FaceTracker
 
 
 class TaskSignals(QObject):
     result = Signal(object)
-    error = Signal(str)
+    error = Signal(object)  # the exception itself: the GUI edge (state.error_text) turns it into words
     progress = Signal(int, int, object)  # done, total, per-item result
     finished = Signal()
 
 
 class Task(QRunnable):
-    """Runs fn(progress_callback) off the GUI thread; FaceIdError messages go to `error` as-is."""
+    """Runs fn(*args, progress, cancelled) off the GUI thread; any exception goes to `error`."""
 
     def __init__(self, fn, *args):
         super().__init__()
@@ -32,20 +30,12 @@ class Task(QRunnable):
         try:
             value = self.fn(*self.args, lambda done, total, item=None: self.signals.progress.emit(done, total, item),
                             self.cancelled)
-        except FaceIdError as exc:
-            self.signals.error.emit(str(exc))
-        except Exception as exc:  # noqa: BLE001 - any other failure still ends as a message, not a crash
-            self.signals.error.emit(unexpected_error(exc))
+        except Exception as exc:  # noqa: BLE001 - any failure ends as a signal, never a crash of the pool thread
+            self.signals.error.emit(exc)
         else:
             self.signals.result.emit(value)
         finally:
             self.signals.finished.emit()
-
-
-def image_quality(crop: np.ndarray) -> tuple[float, float]:
-    """(sharpness as variance of the Laplacian, mean brightness) of an aligned crop."""
-    grey = cv2.cvtColor(crop, cv2.COLOR_RGB2GRAY)
-    return float(cv2.Laplacian(grey, cv2.CV_64F).var()), float(grey.mean())
 
 
 class CameraWorker(QThread):
@@ -56,9 +46,9 @@ class CameraWorker(QThread):
     """
 
     frame_ready = Signal()
-    failed = Signal(str)
+    failed = Signal(object)  # the exception: CameraError, ModelError, or anything unexpected
 
-    def __init__(self, engine, source, loop_video: bool = True, min_face_size: int = 40, parent=None):
+    def __init__(self, engine, source, loop_video: bool = True, min_face_size: int = LIVE_MIN_FACE, parent=None):
         super().__init__(parent)
         self.engine = engine
         self.source = source
@@ -92,7 +82,7 @@ class CameraWorker(QThread):
         try:
             capture = self._open()
         except CameraError as exc:
-            self.failed.emit(str(exc))
+            self.failed.emit(exc)
             return
         failures = 0
         last = time.perf_counter()
@@ -109,7 +99,7 @@ class CameraWorker(QThread):
                         failures += 1
                         if failures < 3:
                             continue
-                    self.failed.emit("the camera stopped sending pictures (unplugged?)")
+                    self.failed.emit(CameraError("the camera stopped sending pictures (unplugged?)"))
                     return
                 failures = 0
                 rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
@@ -122,10 +112,8 @@ class CameraWorker(QThread):
                     self._latest = (rgb, faces, self.fps)
                 if fresh:
                     self.frame_ready.emit()
-        except FaceIdError as exc:
-            self.failed.emit(str(exc))
-        except Exception as exc:  # noqa: BLE001
-            self.failed.emit(f"camera error: {unexpected_error(exc)}")
+        except Exception as exc:  # noqa: BLE001 - the loop's boundary: said by the tab, never a dead thread
+            self.failed.emit(exc)
         finally:
             capture.release()
 

@@ -1,22 +1,26 @@
 """Face engine: image decoding, MTCNN detection, alignment, ONNX embedding, matching, gallery.
 
-Free of Qt and torch: it runs on onnxruntime, numpy and OpenCV alone.
+Free of Qt and torch: it runs on onnxruntime, numpy and OpenCV alone (tests/test_boundaries.py holds it to that).
 """
 from .align import align_face, similarity_transform, template
-from .detector import Face, FaceDetector
+from .detector import LIVE_MIN_FACE, PHOTO_MIN_FACE, Face, FaceDetector
 from .embedder import Embedder, ModelInfo
 from .errors import CameraError, FaceIdError, GalleryError, ImageError, ModelError, NoFaceError
 from .gallery import Gallery, NewFace, Person
 from .imageio import decode_image, encode_jpeg, load_image
-from .matching import DISTANCE_EPS, GalleryIndex, Match, check_threshold, distance, distances, is_same
+from .matching import (DISTANCE_EPS, GalleryIndex, Identification, Match, check_threshold, distance, distances,
+                       identify, is_same)
+from .model_file import ModelFile, Rates, model_metadata
 from .pipeline import FaceEngine, FaceResult, ImageResult
-from .runtime import ProviderStatus
+from .quality import CaptureGate, image_quality
+from .runtime import ProviderStatus, resolve_provider
 from .tracker import FaceTracker
 
 __all__ = [
-    "align_face", "similarity_transform", "template", "Face", "FaceDetector", "Embedder", "ModelInfo",
-    "CameraError", "FaceIdError", "GalleryError", "ImageError", "ModelError", "NoFaceError",
+    "align_face", "similarity_transform", "template", "LIVE_MIN_FACE", "PHOTO_MIN_FACE", "Face", "FaceDetector",
+    "Embedder", "ModelInfo", "CameraError", "FaceIdError", "GalleryError", "ImageError", "ModelError", "NoFaceError",
     "Gallery", "NewFace", "Person", "decode_image", "encode_jpeg", "load_image",
-    "DISTANCE_EPS", "GalleryIndex", "Match", "check_threshold", "distance", "distances", "is_same",
-    "FaceEngine", "FaceResult", "ImageResult", "ProviderStatus", "FaceTracker",
+    "DISTANCE_EPS", "GalleryIndex", "Identification", "Match", "check_threshold", "distance", "distances", "identify",
+    "is_same", "ModelFile", "Rates", "model_metadata", "FaceEngine", "FaceResult", "ImageResult", "CaptureGate",
+    "image_quality", "ProviderStatus", "resolve_provider", "FaceTracker",
 ]

@@ -28,10 +28,16 @@ class Face:
         return float((self.box[2] - self.box[0]) * (self.box[3] - self.box[1]))
 
 
+# Smallest face side searched for, in pixels. Photos: down to 20 px (a face in a group photo). Live frames: 40 px,
+# faces in front of a camera are near, and every smaller pyramid level would cost detection time on every frame.
+PHOTO_MIN_FACE = 20
+LIVE_MIN_FACE = 40
+
+
 class FaceDetector:
     """MTCNN with the classic thresholds; large images are detected on a downscaled copy."""
 
-    def __init__(self, assets: Path, prefer: str = "auto", min_face_size: int = 20,
+    def __init__(self, assets: Path, prefer: str = "auto", min_face_size: int = PHOTO_MIN_FACE,
                  thresholds: tuple[float, float, float] = (0.6, 0.7, 0.8), max_side: int = 1024,
                  scale_factor: float = 0.709):
         self.pnet, self.provider = create_session(assets / "mtcnn_pnet.onnx", prefer)

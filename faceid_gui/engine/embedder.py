@@ -2,37 +2,26 @@
 from __future__ import annotations
 
 import hashlib
-import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 import numpy as np
 
 from .errors import ModelError
-from .runtime import ProviderStatus, create_session
-
-METADATA_PREFIX = "faceid."
-REQUIRED_KEYS = ("embedding_size", "input_size", "mean", "std", "threshold")
+from .model_file import METADATA_PREFIX, ModelFile  # noqa: F401 - METADATA_PREFIX: trainer/export.py imports it here
+from .runtime import create_session
 
 
-@dataclass(frozen=True)
-class ModelInfo:
+@dataclass(frozen=True, kw_only=True)
+class ModelInfo(ModelFile):
+    """A model file's contract plus where it was read from."""
+
     path: Path
     sha256: str
-    embedding_size: int
-    input_size: int
-    mean: tuple[float, float, float]
-    std: tuple[float, float, float]
-    threshold: float
-    margin: float | None = None
-    architecture: str = "unknown"
-    trained_on: str = "unknown"
-    trained: bool = True
-    metrics: dict = field(default_factory=dict)
-    metadata: dict = field(default_factory=dict)
 
     @property
     def fingerprint(self) -> str:
+        """Names the model an embedding came from: embeddings of different models must never be compared."""
         return self.sha256[:16]
 
     @property
@@ -49,65 +38,32 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def read_metadata(raw: dict[str, str]) -> dict:
-    """Decode faceid.* metadata_props (each value is JSON)."""
-    out = {}
-    for key, value in raw.items():
-        if key.startswith(METADATA_PREFIX):
-            try:
-                out[key[len(METADATA_PREFIX):]] = json.loads(value)
-            except json.JSONDecodeError:
-                out[key[len(METADATA_PREFIX):]] = value
-    return out
-
-
 class Embedder:
     """Maps aligned RGB crops to embeddings; refuses models it cannot interpret."""
 
     def __init__(self, model_path: Path, prefer: str = "auto"):
         model_path = Path(model_path)
         self.session, self.provider = create_session(model_path, prefer)
-        meta = read_metadata(self.session.get_modelmeta().custom_metadata_map)
-        missing = [k for k in REQUIRED_KEYS if k not in meta]
-        if missing:
-            raise ModelError(f"{model_path.name} is not a faceid embedding model (metadata lacks {', '.join(missing)})")
+        try:
+            model = ModelFile.from_metadata(self.session.get_modelmeta().custom_metadata_map)
+        except ModelError as exc:
+            raise ModelError(f"{model_path.name}: {exc}") from None
         inputs = self.session.get_inputs()
         outputs = self.session.get_outputs()
         if len(inputs) != 1 or len(outputs) < 1:
             raise ModelError(f"{model_path.name}: expected one input and one output")
         self.input_name = inputs[0].name
-        try:
-            size = _positive_int(meta["input_size"])
-            embedding_size = _positive_int(meta["embedding_size"])
-            mean, std = _triple(meta["mean"]), _triple(meta["std"])
-            if not all(v > 0 for v in std):
-                raise ValueError("std")
-            threshold = float(meta["threshold"])
-            if not (np.isfinite(threshold) and threshold > 0):
-                raise ValueError("threshold")
-        except (TypeError, ValueError, OverflowError):
-            bad = {k: meta[k] for k in REQUIRED_KEYS}
-            raise ModelError(f"{model_path.name}: invalid faceid metadata {json.dumps(bad, default=str)[:200]}") from None
+        size = model.input_size
         shape = inputs[0].shape  # [batch, 3, S, S]
         if len(shape) != 4 or shape[1] != 3 or shape[2] != size or shape[3] != size:
             raise ModelError(f"{model_path.name}: input shape {shape} does not match its metadata (3x{size}x{size})")
         out_dim = outputs[0].shape[-1]
-        if out_dim != embedding_size:
+        if out_dim != model.embedding_size:
             raise ModelError(f"{model_path.name}: output size {out_dim} does not match embedding_size metadata")
-        self.info = ModelInfo(
-            path=model_path, sha256=file_sha256(model_path),
-            embedding_size=embedding_size, input_size=size, mean=mean, std=std, threshold=threshold,
-            margin=meta.get("margin"),
-            architecture=str(meta.get("architecture", "unknown")), trained_on=str(meta.get("trained_on", "unknown")),
-            trained=bool(meta.get("trained", True)), metrics=meta.get("metrics") if isinstance(meta.get("metrics"), dict) else {},
-            metadata=meta,
-        )
+        self.info = ModelInfo(**{f.name: getattr(model, f.name) for f in fields(ModelFile)},
+                              path=model_path, sha256=file_sha256(model_path))
         self._mean = np.asarray(self.info.mean, np.float32).reshape(1, 3, 1, 1)
         self._std = np.asarray(self.info.std, np.float32).reshape(1, 3, 1, 1)
-
-    @property
-    def provider_status(self) -> ProviderStatus:
-        return self.provider
 
     def preprocess(self, crops: np.ndarray) -> np.ndarray:
         """(N, S, S, 3) uint8 RGB -> normalised NCHW float32, exactly as in training."""
@@ -131,18 +87,3 @@ class Embedder:
             # A NaN embedding would compare as "different people": an error must never become a verdict.
             raise ModelError(f"{self.info.path.name} produced an invalid embedding (NaN, infinite or misshapen)")
         return out
-
-
-def _positive_int(value) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, float, str)) or int(value) != float(value) or int(value) <= 0:
-        raise ValueError(value)
-    return int(value)
-
-
-def _triple(value) -> tuple[float, float, float]:
-    if not isinstance(value, (list, tuple)):
-        raise ValueError(value)
-    values = tuple(float(v) for v in value)
-    if len(values) != 3 or not all(np.isfinite(values)):
-        raise ValueError(value)
-    return values

@@ -54,6 +54,7 @@ class EnrolledFace:
 @dataclass(frozen=True)
 class NewFace:
     embedding: np.ndarray
+    model_fingerprint: str  # the model that made the embedding: the gallery refuses any other model's
     thumbnail: bytes | None = None
     source: str | None = None
 
@@ -174,6 +175,10 @@ class Gallery:
         name = _clean_name(name)
         if not faces:
             raise GalleryError("nothing to enroll: no face was given")
+        if any(f.model_fingerprint != self.model_fingerprint for f in faces):
+            # Stored under this model's fingerprint they would be matched as if this model had made them.
+            raise GalleryError("these faces were analysed with another model than the one in use: "
+                               "analyse the photos again, then enrol")
         now = time.time()
         with self._transaction() as db:
             row = db.execute("SELECT id FROM people WHERE name = ?", (name,)).fetchone()
@@ -182,7 +187,7 @@ class Gallery:
             db.executemany(
                 "INSERT INTO faces(person_id, embedding, model_fingerprint, thumbnail, source, created) "
                 "VALUES (?, ?, ?, ?, ?, ?)",
-                [(person_id, _embedding_blob(f.embedding, self.embedding_size), self.model_fingerprint,
+                [(person_id, _embedding_blob(f.embedding, self.embedding_size), f.model_fingerprint,
                   f.thumbnail, _printable(f.source), now) for f in faces])
         return person_id
 

@@ -6,12 +6,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from .errors import ModelError
-
-# Inside the square root in the loss so its gradient never divides by zero; kept here so distances agree exactly.
-DISTANCE_EPS = 1e-6
+from .model_file import DISTANCE_EPS
 
 
 def distance(a: np.ndarray, b: np.ndarray) -> float:
+    """model_file.DISTANCE_DEFINITION for one pair."""
     diff = np.asarray(a, np.float64) - np.asarray(b, np.float64)
     return float(np.sqrt(diff @ diff + DISTANCE_EPS))
 
@@ -75,3 +74,23 @@ class GalleryIndex:
         top = np.argpartition(per_person, k - 1)[:k]
         top = top[np.argsort(per_person[top])]
         return [Match(int(self._group_ids[i]), self.names[int(self._group_ids[i])], float(per_person[i])) for i in top]
+
+
+@dataclass(frozen=True)
+class Identification:
+    """Who a face is: the nearest enrolled people, and the nearest one when within the threshold."""
+
+    candidates: list[Match]  # nearest first
+    threshold: float
+    best: Match | None
+
+    def is_match(self, match: Match) -> bool:
+        return is_same(match.distance, self.threshold)
+
+
+def identify(index: GalleryIndex, embedding: np.ndarray, threshold: float, k: int = 1) -> Identification:
+    """The 1:N rule for every caller (CLI identify, Live tab): the nearest person is the identity when
+    is_same(distance, threshold); otherwise the face is unknown."""
+    candidates = index.nearest(embedding, k=k)
+    best = candidates[0] if candidates and is_same(candidates[0].distance, threshold) else None
+    return Identification(candidates, check_threshold(threshold), best)

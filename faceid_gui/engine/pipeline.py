@@ -8,35 +8,48 @@ import numpy as np
 
 from ..paths import DEFAULT_MODEL_NAME, assets_dir, default_model_path, installed_model_path
 from .align import align_face
-from .detector import Face, FaceDetector
+from .detector import PHOTO_MIN_FACE, Face, FaceDetector
 from .embedder import Embedder
 from .errors import ModelError, NoFaceError
-from .imageio import load_image
+from .gallery import NewFace
+from .imageio import encode_jpeg, load_image
 
 
 @dataclass(frozen=True)
 class FaceResult:
-    """A detected face, its aligned crop and (once embedded) its embedding."""
+    """A detected face, its aligned crop, its embedding and the model that made it."""
 
     face: Face
     crop: np.ndarray
     embedding: np.ndarray
+    model_fingerprint: str
+
+    def new_face(self, source: str | None) -> NewFace:
+        """This face as a gallery entry (thumbnail, source), still marked with the model that embedded it."""
+        return NewFace(self.embedding, self.model_fingerprint, encode_jpeg(self.crop), source)
 
 
 @dataclass(frozen=True)
 class ImageResult:
     image: np.ndarray
-    faces: list[FaceResult]  # largest first
+    faces: list[FaceResult]  # largest first, never empty
 
     @property
-    def largest(self) -> FaceResult:
+    def chosen(self) -> FaceResult:
+        """The face a one-face operation (compare, enrol, identify, embed) uses when a photo holds several."""
         return self.faces[0]
+
+    @property
+    def choice_note(self) -> str:
+        """What to tell the user about that choice; empty for a photo of one face."""
+        n = len(self.faces)
+        return f"{n} faces found, using the largest" if n > 1 else ""
 
 
 class FaceEngine:
     """Loads its models when constructed (never at import); safe to share across one worker thread."""
 
-    def __init__(self, model_path: Path | None = None, prefer: str = "auto", min_face_size: int = 20):
+    def __init__(self, model_path: Path | None = None, prefer: str = "auto", min_face_size: int = PHOTO_MIN_FACE):
         self.note = ""  # said to the user once: why the model in use is not the one they might expect
         path = Path(model_path) if model_path else default_model_path()
         try:
@@ -64,12 +77,9 @@ class FaceEngine:
     def align(self, rgb: np.ndarray, face: Face) -> np.ndarray:
         return align_face(rgb, face.landmarks, self.input_size)
 
-    def analyze(self, rgb: np.ndarray, min_face_size: int | None = None, max_faces: int | None = None) -> list[FaceResult]:
+    def analyze(self, rgb: np.ndarray, min_face_size: int | None = None) -> list[FaceResult]:
         """Every face in the image (largest first), aligned and embedded in one batch."""
-        faces = self.detector.detect(rgb, min_face_size)
-        if max_faces is not None:
-            faces = faces[:max_faces]
-        return self.describe(rgb, faces)
+        return self.describe(rgb, self.detector.detect(rgb, min_face_size))
 
     def describe(self, rgb: np.ndarray, faces: list[Face]) -> list[FaceResult]:
         """Align and embed faces found elsewhere (e.g. by a FaceTracker), all in one batch."""
@@ -77,12 +87,13 @@ class FaceEngine:
             return []
         crops = np.stack([self.align(rgb, f) for f in faces])
         embeddings = self.embedder.embed(crops)
-        return [FaceResult(f, c, e) for f, c, e in zip(faces, crops, embeddings)]
+        fingerprint = self.info.fingerprint
+        return [FaceResult(f, c, e, fingerprint) for f, c, e in zip(faces, crops, embeddings)]
 
-    def analyze_file(self, path: str | Path, max_faces: int | None = None) -> ImageResult:
+    def analyze_file(self, path: str | Path) -> ImageResult:
         """Decode a photo and analyse it; raises ImageError or NoFaceError with a clear message."""
         rgb = load_image(path)
-        faces = self.analyze(rgb, max_faces=max_faces)
+        faces = self.analyze(rgb)
         if not faces:
             raise NoFaceError(f"{Path(path).name}: no face found")
         return ImageResult(rgb, faces)

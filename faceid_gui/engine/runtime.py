@@ -52,9 +52,19 @@ def _session_options() -> ort.SessionOptions:
     return options
 
 
+PROVIDERS = ("auto", "cpu", "cuda")
+
+
+def resolve_provider(explicit: str | None, environ=os.environ) -> str:
+    """The inference device, decided once at start-up: an explicit choice, else FACEID_PROVIDER, else "auto"."""
+    choice = (explicit or environ.get("FACEID_PROVIDER") or "auto").lower()
+    if choice not in PROVIDERS:
+        raise ModelError(f"unknown inference device {choice!r} (FACEID_PROVIDER): use one of {', '.join(PROVIDERS)}")
+    return choice
+
+
 def create_session(path: Path, prefer: str = "auto") -> tuple[ort.InferenceSession, ProviderStatus]:
-    """Open an ONNX model. prefer: "auto" (CUDA if it works), "cpu", or "cuda"."""
-    prefer = os.environ.get("FACEID_PROVIDER", prefer).lower()
+    """Open an ONNX model. prefer: "auto" (CUDA if it works), "cpu", or "cuda"; never read from the environment."""
     path = Path(path)
     if not path.is_file():
         raise ModelError(f"model file not found: {path}")

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .detector import Face, FaceDetector
+from .detector import LIVE_MIN_FACE, Face, FaceDetector
 
 
 class FaceTracker:
@@ -16,7 +16,7 @@ class FaceTracker:
     video loop. Call `reset()` at a cut (a video that starts over, another camera).
     """
 
-    def __init__(self, detector: FaceDetector, redetect_every: int = 10, min_face_size: int = 40,
+    def __init__(self, detector: FaceDetector, redetect_every: int = 10, min_face_size: int = LIVE_MIN_FACE,
                  duplicate_iou: float = 0.5):
         if redetect_every < 1:
             raise ValueError("redetect_every must be at least 1")

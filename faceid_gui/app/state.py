@@ -1,0 +1,126 @@
+"""What every tab shares: the engine, the gallery, the threshold and the thread pool; settings on disk."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from PySide6.QtCore import QObject, QSettings, QThreadPool, Signal
+
+from ..engine import FaceEngine, FaceIdError, Gallery, check_threshold
+from ..errorlog import unexpected_error
+from ..paths import user_data_dir
+from .widgets import ThresholdBar
+from .workers import Task
+
+ORG, APP = "faceid", "faceid"
+GUI_BUSY_TIMEOUT = 0.5  # seconds a gallery write on the GUI thread waits for another writer
+
+
+def app_settings() -> QSettings:
+    """Window and threshold settings: inside FACEID_DATA_DIR when it is set, else the platform's usual place."""
+    if os.environ.get("FACEID_DATA_DIR"):
+        return QSettings(str(user_data_dir() / "faceid.conf"), QSettings.Format.IniFormat)
+    return QSettings(ORG, APP)
+
+
+def error_text(exc: BaseException) -> str:
+    """The GUI edge: a domain error is said as-is, anything else names the log that holds its traceback."""
+    return str(exc) if isinstance(exc, FaceIdError) else unexpected_error(exc)
+
+
+class AppState(QObject):
+    """The engine, gallery and threshold the tabs share; `provider` is the inference device chosen at start-up,
+    kept so that a model loaded later runs on the same one."""
+
+    threshold_changed = Signal(float)
+    engine_changed = Signal()
+    gallery_changed = Signal()
+
+    def __init__(self, engine: FaceEngine, gallery_path: Path, provider: str = "auto"):
+        super().__init__()
+        self.engine = engine
+        self.provider = provider
+        self.gallery_path = gallery_path
+        self.gallery = self._open_gallery()
+        self.settings = app_settings()
+        self.pool = QThreadPool.globalInstance()
+        self.tasks: set[Task] = set()
+        self.threshold = self._saved_threshold()
+
+    def _open_gallery(self) -> Gallery:
+        # A short busy timeout: gallery writes run on the GUI thread, which must never stall for long.
+        return Gallery(self.gallery_path, self.engine.info.fingerprint, self.engine.info.embedding_size,
+                       busy_timeout=GUI_BUSY_TIMEOUT)
+
+    def _threshold_key(self) -> str:
+        return f"threshold/{self.engine.info.fingerprint}"
+
+    def _saved_threshold(self) -> float:
+        """The threshold saved for this model; a damaged setting (NaN, text) falls back to the model's own."""
+        try:
+            return check_threshold(float(self.settings.value(self._threshold_key(), self.engine.info.threshold)))
+        except (TypeError, ValueError, FaceIdError):
+            return self.engine.info.threshold
+
+    def set_threshold(self, value: float) -> None:
+        if abs(value - self.threshold) > 1e-9:
+            self.threshold = value
+            self.settings.setValue(self._threshold_key(), value)
+            self.threshold_changed.emit(value)
+
+    def load_engine(self, model_path: Path) -> FaceEngine:
+        """A new engine for another model, on the device chosen at start-up (runs off the GUI thread)."""
+        return FaceEngine(model_path, prefer=self.provider)
+
+    def set_engine(self, engine: FaceEngine) -> None:
+        self.engine = engine
+        self.gallery.close()
+        self.gallery = self._open_gallery()
+        self.threshold = self._saved_threshold()
+        self.engine_changed.emit()
+        self.threshold_changed.emit(self.threshold)
+        self.gallery_changed.emit()
+
+    def run(self, fn, *args, on_result=None, on_error=None, on_progress=None) -> Task:
+        """Run fn(*args, progress, cancelled) on the pool; on_error receives the exception object."""
+        task = Task(fn, *args)
+        if on_result:
+            task.signals.result.connect(on_result)
+        if on_error:
+            task.signals.error.connect(on_error)
+        if on_progress:
+            task.signals.progress.connect(on_progress)
+        self.tasks.add(task)
+        task.signals.finished.connect(lambda: self.tasks.discard(task))
+        task.setAutoDelete(False)
+        self.pool.start(task)
+        return task
+
+    def meaning(self, value: float) -> str:
+        """What a threshold means on the model's validation identities (from its rate curve)."""
+        model = self.engine.info
+        rates = model.rates_at(value)
+        if rates is None:
+            if not model.trained:
+                return "Untrained placeholder model: distances mean nothing yet."
+            return "This model carries no validation error rates."
+        return (f"On people the model never saw in training: {rates.far:.1%} of different-person pairs are accepted "
+                f"(false accept), {rates.frr:.1%} of same-person pairs are rejected (false reject).")
+
+
+class ThresholdSync:
+    """Keeps a ThresholdBar and the shared threshold in step."""
+
+    def __init__(self, bar: ThresholdBar, state: AppState):
+        self.bar, self.state = bar, state
+        bar.changed.connect(state.set_threshold)
+        bar.reset_requested.connect(lambda: self.bar.set_value(state.engine.info.threshold))
+        state.threshold_changed.connect(self.refresh)
+        self.refresh(state.threshold)
+
+    def refresh(self, value: float) -> None:
+        if abs(self.bar.value() - value) > self.bar.maximum / self.bar.STEPS:
+            self.bar.slider.blockSignals(True)
+            self.bar.set_value(value)
+            self.bar.slider.blockSignals(False)
+        self.bar.show_meaning(value, self.state.meaning(value))

@@ -1,0 +1,160 @@
+"""The model-file contract: what an exported embedding model carries in its ONNX metadata, and how distances
+between its embeddings are measured. The trainer writes it (model_metadata), the engine reads it (ModelFile.from_metadata).
+
+Each entry is an ONNX metadata_props pair: key "faceid.<name>", value JSON.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field, fields
+from typing import NamedTuple
+
+import numpy as np
+
+from .errors import ModelError
+
+METADATA_PREFIX = "faceid."
+FORMAT_VERSION = 1  # raise when a reader of this version could misread a newer file
+REQUIRED = ("embedding_size", "input_size", "mean", "std", "threshold")
+
+# The distance the contrastive loss trains and the threshold is calibrated on. ε sits inside the square root so the
+# loss's gradient never divides by zero; the engine adds the same ε so its distances agree with training exactly.
+DISTANCE_EPS = 1e-6
+DISTANCE_DEFINITION = "euclidean, sqrt(sum((a-b)^2) + 1e-6)"
+COLOR = "RGB"
+ALIGNMENT = "5-point similarity to ArcFace template scaled to input_size"
+
+
+class Rates(NamedTuple):
+    far: float  # share of different-person pairs accepted
+    frr: float  # share of same-person pairs rejected
+
+
+@dataclass(frozen=True, kw_only=True)
+class ModelFile:
+    """Everything the app needs to use an embedding model, validated on construction."""
+
+    embedding_size: int
+    input_size: int
+    mean: tuple[float, float, float]
+    std: tuple[float, float, float]
+    threshold: float
+    format_version: int = FORMAT_VERSION
+    margin: float | None = None
+    architecture: str = "unknown"
+    trained: bool = True
+    trained_on: str = "unknown"
+    metrics: dict = field(default_factory=dict)
+    # (threshold, FAR, FRR) rows, thresholds ascending, measured on validation people the model never trained on.
+    rate_curve: tuple[tuple[float, float, float], ...] = ()
+    extra: dict = field(default_factory=dict)  # anything else the trainer recorded (config, data, date), kept as-is
+
+    def __post_init__(self):
+        try:
+            set_ = object.__setattr__  # frozen: normalise the values once, here
+            set_(self, "format_version", _positive_int(self.format_version))
+            set_(self, "embedding_size", _positive_int(self.embedding_size))
+            set_(self, "input_size", _positive_int(self.input_size))
+            set_(self, "mean", _triple(self.mean))
+            set_(self, "std", _triple(self.std))
+            if not all(v > 0 for v in self.std):
+                raise ValueError("std")
+            set_(self, "threshold", _positive_float(self.threshold))
+            set_(self, "rate_curve", _curve(self.rate_curve))
+        except (TypeError, ValueError, OverflowError):
+            shown = {k: getattr(self, k) for k in REQUIRED}
+            raise ModelError(f"invalid faceid metadata {json.dumps(shown, default=str)[:200]}") from None
+        if self.format_version > FORMAT_VERSION:
+            raise ModelError(f"model format {self.format_version} is newer than this faceid reads "
+                             f"({FORMAT_VERSION}): update faceid")
+        if not isinstance(self.metrics, dict):
+            set_(self, "metrics", {})
+
+    @classmethod
+    def from_metadata(cls, raw: dict[str, str]) -> ModelFile:
+        """Read the faceid.* metadata_props of a model; ModelError says what is missing or wrong."""
+        meta = {}
+        for key, value in raw.items():
+            if key.startswith(METADATA_PREFIX):
+                try:
+                    meta[key[len(METADATA_PREFIX):]] = json.loads(value)
+                except json.JSONDecodeError:
+                    meta[key[len(METADATA_PREFIX):]] = value
+        missing = [k for k in REQUIRED if k not in meta]
+        if missing:
+            raise ModelError(f"not a faceid embedding model (metadata lacks {', '.join(missing)})")
+        if meta.get("distance", DISTANCE_DEFINITION) != DISTANCE_DEFINITION:
+            raise ModelError(f"the model's distance ({meta['distance']}) is not faceid's ({DISTANCE_DEFINITION})")
+        known = {f.name for f in fields(cls)} - {"extra"}
+        values = {k: v for k, v in meta.items() if k in known}
+        extra = {k: v for k, v in meta.items() if k not in known and k not in ("distance", "color", "alignment")}
+        values["rate_curve"] = values.get("rate_curve") or ()
+        values["trained"] = bool(values.get("trained", True))
+        for text in ("architecture", "trained_on"):
+            values[text] = str(values.get(text, "unknown"))
+        return cls(**values, extra=extra)
+
+    def to_dict(self) -> dict:
+        """Plain values, as JSON would hold them (the contract fields, the fixed conventions, then `extra`)."""
+        out = {"format_version": self.format_version, "embedding_size": self.embedding_size,
+               "input_size": self.input_size, "mean": list(self.mean), "std": list(self.std), "color": COLOR,
+               "alignment": ALIGNMENT, "distance": DISTANCE_DEFINITION, "threshold": self.threshold,
+               "margin": self.margin, "architecture": self.architecture, "trained": self.trained,
+               "trained_on": self.trained_on, "metrics": self.metrics,
+               "rate_curve": [list(row) for row in self.rate_curve]}
+        out.update(self.extra)
+        return out
+
+    def to_metadata(self) -> dict[str, str]:
+        """The metadata_props to write into the ONNX file."""
+        return {METADATA_PREFIX + k: json.dumps(v, allow_nan=False) for k, v in self.to_dict().items()}
+
+    @property
+    def validation_auc(self) -> float | None:
+        validation = self.metrics.get("validation")
+        auc = validation.get("roc_auc") if isinstance(validation, dict) else None
+        return float(auc) if isinstance(auc, (int, float)) and np.isfinite(auc) else None
+
+    def rates_at(self, threshold: float) -> Rates | None:
+        """FAR and FRR at this threshold on the validation people (interpolated), or None without a curve."""
+        if not self.rate_curve:
+            return None
+        t, far, frr = (np.asarray(c, float) for c in zip(*self.rate_curve))
+        return Rates(float(np.interp(threshold, t, far)), float(np.interp(threshold, t, frr)))
+
+
+def model_metadata(*, embedding_size: int, input_size: int, mean, std, threshold: float, margin: float | None,
+                   architecture: str, trained_on: str, metrics: dict | None = None, rate_curve=(),
+                   trained: bool = True, extra: dict | None = None) -> dict[str, str]:
+    """For the trainer's export: plain values in, validated metadata_props out."""
+    return ModelFile(embedding_size=embedding_size, input_size=input_size, mean=mean, std=std, threshold=threshold,
+                     margin=margin, architecture=architecture, trained_on=trained_on, metrics=metrics or {},
+                     rate_curve=rate_curve or (), trained=trained, extra=extra or {}).to_metadata()
+
+
+def _positive_int(value) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)) or int(value) != float(value) or int(value) <= 0:
+        raise ValueError(value)
+    return int(value)
+
+
+def _positive_float(value) -> float:
+    if isinstance(value, (bool, str)) or not np.isfinite(float(value)) or float(value) <= 0:
+        raise ValueError(value)
+    return float(value)
+
+
+def _triple(value) -> tuple[float, float, float]:
+    if not isinstance(value, (list, tuple)):
+        raise ValueError(value)
+    values = tuple(float(v) for v in value)
+    if len(values) != 3 or not all(np.isfinite(values)):
+        raise ValueError(value)
+    return values
+
+
+def _curve(rows) -> tuple[tuple[float, float, float], ...]:
+    curve = tuple((float(t), float(a), float(r)) for t, a, r in rows)
+    if curve and (not np.isfinite(curve).all() or np.any(np.diff([row[0] for row in curve]) < 0)):
+        raise ValueError("rate_curve")
+    return curve
