@@ -44,3 +44,33 @@ def cameraman():
 
 def sample(name: str) -> Path:
     return SAMPLES / name
+
+
+@pytest.fixture(autouse=True)
+def no_leaked_threads(request, monkeypatch):
+    """Fail a test that leaves a thread running: a Python thread, a QThread, or a task on Qt's pool (as napari does)."""
+    import sys
+    import threading
+    import weakref
+
+    before = set(threading.enumerate())
+    qt = sys.modules.get("PySide6.QtCore")
+    started = weakref.WeakSet()
+    if qt is not None:
+        original = qt.QThread.start
+
+        def start(self, *args):
+            started.add(self)
+            original(self, *args)
+
+        monkeypatch.setattr(qt.QThread, "start", start)
+    yield
+    leaked = [t.name for t in set(threading.enumerate()) - before if t.is_alive()]
+    if qt is not None:
+        leaked += [type(t).__name__ for t in started if t.isRunning()]
+        pool = qt.QThreadPool.globalInstance()
+        if pool.activeThreadCount():
+            leaked.append(f"{pool.activeThreadCount()} QThreadPool task(s)")
+            pool.waitForDone(10000)  # so the next test does not inherit them
+    if leaked:
+        pytest.fail(f"{request.node.name} left threads running: {', '.join(leaked)}", pytrace=False)

@@ -35,17 +35,11 @@ def _drop(widget, path):
     widget.dropEvent(event)
 
 
-def _wait_idle(qtbot, state, timeout=20000):
-    qtbot.waitUntil(lambda: not state.tasks, timeout=timeout)
-
-
 def test_drop_two_photos_gives_a_verdict_and_slider_flips_it(qtbot, window):
     tab = window.compare
     with qtbot.waitSignal(tab.verdict_changed, timeout=20000, check_params_cb=lambda v: v is not None):
         _drop(tab.zones[0], sample("astronaut.jpg"))
         _drop(tab.zones[1], sample("camera.jpg"))
-        qtbot.waitUntil(lambda: all(r is not None for r in tab.results), timeout=20000)
-        tab.update_verdict()
     d = tab.current_distance()
     bar = tab.threshold_bar
     bar.set_value(d + 0.02)
@@ -58,9 +52,9 @@ def test_drop_two_photos_gives_a_verdict_and_slider_flips_it(qtbot, window):
 def test_corrupt_file_says_so_in_the_drop_zone(qtbot, window, tmp_path):
     bad = tmp_path / "broken.jpg"
     bad.write_bytes(b"\xff\xd8\xff\xe0 this is not really a jpeg")
-    _drop(window.compare.zones[0], bad)
-    _wait_idle(qtbot, window.state)
-    qtbot.waitUntil(lambda: "truncated" in window.compare.zones[0].message or "damaged" in window.compare.zones[0].message)
+    with qtbot.waitSignal(window.state.idle, timeout=20000):
+        window.compare.load(0, str(bad))
+    assert "truncated" in window.compare.zones[0].message or "damaged" in window.compare.zones[0].message
     assert window.compare.results[0] is None
 
 
@@ -78,32 +72,32 @@ def _video_of(path, out, frames=12):
 def test_enroll_from_files_and_from_video_then_live_recognises(qtbot, window, tmp_path):
     enroll = window.enroll
     enroll.name.setText("Eileen")
-    enroll.enroll_files([str(sample("astronaut.jpg")), str(tmp_path / "missing.jpg")])
-    _wait_idle(qtbot, window.state)
-    qtbot.waitUntil(lambda: enroll.results.count() == 2)
-    assert enroll.candidates.count() == 1
+    with qtbot.waitSignal(window.state.idle, timeout=20000):
+        enroll.enroll_files([str(sample("astronaut.jpg")), str(tmp_path / "missing.jpg")])
+    assert enroll.results.count() == 2 and enroll.candidates.count() == 1
     assert enroll.commit() == 1
     video = _video_of(sample("camera.jpg"), tmp_path / "cam.avi")
     enroll.name.setText("Camera Man")
-    enroll.capture_from(str(video), wanted=2)
-    qtbot.waitUntil(lambda: enroll.capture_worker is None, timeout=30000)
-    assert enroll.candidates.count() >= 1
+    with qtbot.waitSignal(enroll.capture_finished, timeout=30000) as kept:
+        enroll.capture_from(str(video), wanted=2)
+    assert kept.args[0] >= 1 and enroll.candidates.count() == kept.args[0] and enroll.capture_worker is None
     enroll.commit()
     names = {p.name: p.faces for p in window.state.gallery.people()}
     assert names["Eileen"] == 1 and names["Camera Man"] >= 1
     window.state.set_threshold(window.state.engine.info.threshold)
     live_video = _video_of(sample("astronaut.jpg"), tmp_path / "live.avi")
-    window.live.start(str(live_video))
-    qtbot.waitUntil(lambda: bool(window.live.last_names), timeout=30000)
-    assert window.live.last_names[0] == "Eileen"
-    window.live.stop()
+    with qtbot.waitSignal(window.live.frame_shown, timeout=30000, check_params_cb=bool) as shown:
+        window.live.start(str(live_video))
+    assert shown.args[0] == ["Eileen"]
+    with qtbot.waitSignal(window.live.stopped, timeout=1000):
+        window.live.stop()
     assert window.live.worker is None
 
 
 def test_missing_camera_gives_a_message_and_retry(qtbot, window, tmp_path):
-    window.live.start(str(tmp_path / "no-such-camera.avi"))
-    qtbot.waitUntil(lambda: window.live.start_button.text() == "Retry", timeout=10000)
-    assert "could not be opened" in window.live.view.message
+    with qtbot.waitSignal(window.live.stopped, timeout=10000):
+        window.live.start(str(tmp_path / "no-such-camera.avi"))
+    assert window.live.start_button.text() == "Retry" and "could not be opened" in window.live.view.message
 
 
 def test_gallery_tab_lists_and_forgets(qtbot, window, monkeypatch):
@@ -125,16 +119,15 @@ def test_loading_a_broken_model_keeps_the_current_one(qtbot, window, tmp_path, m
     broken = tmp_path / "broken.onnx"
     broken.write_bytes(b"nope")
     before = window.state.engine
-    window.load_model(str(broken))
-    _wait_idle(qtbot, window.state)
-    qtbot.waitUntil(lambda: bool(warnings))
-    assert window.state.engine is before and "cannot" in warnings[0]
+    with qtbot.waitSignal(window.state.idle, timeout=20000):
+        window.load_model(str(broken))
+    assert window.state.engine is before and len(warnings) == 1 and "cannot" in warnings[0]
 
 
 def test_closing_stops_every_worker(qtbot, window, tmp_path):
-    window.live.start(str(_video_of(sample("astronaut.jpg"), tmp_path / "v.avi")))
+    with qtbot.waitSignal(window.live.frame_shown, timeout=30000):
+        window.live.start(str(_video_of(sample("astronaut.jpg"), tmp_path / "v.avi")))
     worker = window.live.worker
-    qtbot.waitUntil(lambda: worker.isRunning())
     window.close()
     assert not worker.isRunning() and window.live.worker is None and not window.state.tasks
 
@@ -228,3 +221,45 @@ def test_ctrl_c_closes_the_gui(tmp_path):
         app.kill()
     assert code == 0 and b"Traceback" not in app.stderr.read()
     assert (tmp_path / "data" / "faceid.conf").exists()  # closed like Quit: geometry saved
+
+
+def _another_model(tmp_path):
+    """The shipped network under another fingerprint (its threshold edited): a model switch in miniature."""
+    import onnx
+
+    from faceid_gui.paths import assets_dir
+
+    model = onnx.load(str(assets_dir() / "faceid_embedder.onnx"))
+    for prop in model.metadata_props:
+        if prop.key == "faceid.threshold":
+            prop.value = "0.6"
+    path = tmp_path / "other.onnx"
+    onnx.save(model, str(path))
+    return path
+
+
+def test_switching_the_model_drops_the_enroll_tabs_unsaved_faces(qtbot, window, tmp_path, monkeypatch):
+    """Issue 12's defect: faces embedded by the old model were saved under the new model's fingerprint."""
+    enroll = window.enroll
+    with qtbot.waitSignal(window.state.idle, timeout=20000):
+        enroll.enroll_files([str(sample("astronaut.jpg"))])
+    old_face = enroll.pending[0]
+    assert enroll.candidates.count() == 1 and enroll.save.isEnabled()
+    with qtbot.waitSignal(window.state.engine_changed, timeout=20000):
+        window.load_model(str(_another_model(tmp_path)))
+    assert window.state.engine.info.fingerprint != old_face.model_fingerprint
+    assert enroll.candidates.count() == 0 and enroll.pending == [] and not enroll.save.isEnabled()
+    assert "model changed" in enroll.results.item(enroll.results.count() - 1).text()
+    enroll._add_candidate(old_face)  # a late result of analysis started under the old model
+    assert enroll.candidates.count() == 0
+    monkeypatch.setattr(QMessageBox, "warning", lambda *a, **k: None)
+    with pytest.raises(Exception, match="another model"):
+        window.state.gallery.enroll("Eileen", [old_face])  # and the gallery itself refuses it
+    assert window.state.gallery.face_count() == 0
+
+
+def test_a_model_loaded_later_runs_on_the_device_chosen_at_start(engine, tmp_path, qtbot):
+    state = AppState(engine, tmp_path / "g.sqlite3", provider="cpu")
+    reloaded = state.load_engine(_another_model(tmp_path))
+    assert reloaded.provider.reason == "CPU requested"
+    state.gallery.close()

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import time
 
-from PySide6.QtCore import QSize, Qt
+from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QIcon, QKeySequence
 from PySide6.QtWidgets import (QComboBox, QFileDialog, QHBoxLayout, QLabel, QLineEdit, QListWidget, QListWidgetItem,
                                QMessageBox, QProgressBar, QPushButton, QVBoxLayout, QWidget)
@@ -18,6 +18,8 @@ CANDIDATE_ICON_PX = 96
 
 
 class EnrollTab(QWidget):
+    capture_finished = Signal(int)  # frames kept, once a guided capture has ended (done, failed or stopped)
+
     def __init__(self, state: AppState):
         super().__init__()
         self.state = state
@@ -157,7 +159,9 @@ class EnrollTab(QWidget):
         self.stop_capture()
 
     def stop_capture(self) -> None:
-        self.capture_worker = stop_worker(self.capture_worker)
+        running, self.capture_worker = self.capture_worker is not None, stop_worker(self.capture_worker)
+        if running:
+            self.capture_finished.emit(self.captured)
 
     def commit(self) -> int:
         name = self.name.text().strip()

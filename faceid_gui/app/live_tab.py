@@ -1,6 +1,7 @@
 """Live tab: camera or video frames with every face named from the gallery, or "unknown"."""
 from __future__ import annotations
 
+from PySide6.QtCore import Signal
 from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import QComboBox, QFileDialog, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
@@ -14,6 +15,9 @@ VIDEO_FILTER = "Videos (*.mp4 *.avi *.mkv *.mov);;All files (*)"
 
 
 class LiveTab(QWidget):
+    frame_shown = Signal(list)  # the names given to the faces of the frame just drawn ("unknown" for strangers)
+    stopped = Signal()  # the camera loop ended: by Stop, by a failure, or by a model change
+
     def __init__(self, state: AppState):
         super().__init__()
         self.state = state
@@ -66,8 +70,10 @@ class LiveTab(QWidget):
         self.view.set_image(None, message="Starting the camera…")
 
     def stop(self) -> None:
-        self.worker = stop_worker(self.worker)
+        running, self.worker = self.worker is not None, stop_worker(self.worker)
         self.start_button.setText("Start")
+        if running:
+            self.stopped.emit()
 
     def _failed(self, exc: BaseException) -> None:
         self.stop()
@@ -95,6 +101,7 @@ class LiveTab(QWidget):
         self.frames_shown += 1
         self.view.set_image(rgb, boxes)
         self._update_status(fps)
+        self.frame_shown.emit(names)
 
     def _update_status(self, fps: float) -> None:
         provider = self.state.engine.provider

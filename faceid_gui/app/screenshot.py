@@ -20,9 +20,10 @@ def take_screenshot(window: MainWindow, args) -> int:
             loop.quit()
 
     if args.compare:
+        pending.add("compare")
+        window.state.idle.connect(lambda: done("compare"))
         for side in (0, 1):
-            pending.add(side)
-            window.compare.load(side, str(args.compare[side])).signals.finished.connect(lambda s=side: done(s))
+            window.compare.load(side, str(args.compare[side]))
     if args.video is not None and args.tab == "live":
         pending.add("live")
         window.live.start(int(args.video) if str(args.video).isdigit() else args.video)

@@ -35,6 +35,7 @@ class AppState(QObject):
     threshold_changed = Signal(float)
     engine_changed = Signal()
     gallery_changed = Signal()
+    idle = Signal()  # the last running task has finished (its result or error already delivered)
 
     def __init__(self, engine: FaceEngine, gallery_path: Path, provider: str = "auto"):
         super().__init__()
@@ -91,10 +92,15 @@ class AppState(QObject):
         if on_progress:
             task.signals.progress.connect(on_progress)
         self.tasks.add(task)
-        task.signals.finished.connect(lambda: self.tasks.discard(task))
+        task.signals.finished.connect(lambda: self._finished(task))
         task.setAutoDelete(False)
         self.pool.start(task)
         return task
+
+    def _finished(self, task: Task) -> None:
+        self.tasks.discard(task)
+        if not self.tasks:
+            self.idle.emit()
 
     def meaning(self, value: float) -> str:
         """What a threshold means on the model's validation identities (from its rate curve)."""
