@@ -22,7 +22,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from .engine import FaceEngine, FaceTracker, GalleryIndex, decode_image
+from .engine import LIVE_MIN_FACE, FaceEngine, FaceTracker, GalleryIndex, decode_image
 from .paths import assets_dir
 
 GUI_PROBE = """
@@ -73,7 +73,7 @@ def moving_face_frames(photo_rgb: np.ndarray, face_box, count: int, size=(640, 4
         yield frame
 
 
-def run_live(engine: FaceEngine, frames, index: GalleryIndex, tracker: FaceTracker | None, min_face: int = 40):
+def run_live(engine: FaceEngine, frames, index: GalleryIndex, tracker: FaceTracker | None, min_face: int = LIVE_MIN_FACE):
     """Process frames as the Live tab's worker does; returns (CPU ms per frame list, wall s, names, boxes)."""
     cpu, names, boxes = [], [], []
     wall = 0.0
@@ -267,7 +267,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--frames", type=int, default=300, help="frames of the synthetic live video")
     parser.add_argument("--peer-frames", type=int, default=10, help="live frames for dlib (slow)")
     parser.add_argument("--redetect-every", type=int, default=10)
-    parser.add_argument("--min-face", type=int, default=40, help="live view's smallest face, pixels")
+    parser.add_argument("--min-face", type=int, default=LIVE_MIN_FACE, help="live view's smallest face, pixels")
     parser.add_argument("--repeat", type=int, default=30)
     parser.add_argument("--provider", default="auto", choices=["auto", "cpu", "cuda"])
     parser.add_argument("--no-startup", action="store_true", help="skip the start-up timings (subprocesses)")
