@@ -8,7 +8,7 @@ import torch
 
 from trainer.data import evaluation_pairs, load_dataset, make_pairs, pk_batches, prepare_cache, split_identities
 from trainer.export import build_metadata, export
-from trainer.loss import batch_contrastive_loss, contrastive_loss, pair_distance
+from trainer.loss import batch_contrastive_loss, contrastive_loss, distance_distillation_loss, pair_distance
 from trainer.metrics import auc, kfold_accuracy, verification_report
 from trainer.model import DenseNetEmbedding, ModelConfig, count_parameters, preset
 from trainer.train import TrainConfig, build_optimizer, train
@@ -107,8 +107,47 @@ def test_identity_splits_are_disjoint():
     sets = [set(v) for v in splits.values()]
     assert sum(map(len, sets)) == 100 and not (sets[0] & sets[1] or sets[0] & sets[2] or sets[1] & sets[2])
     assert [len(s) for s in sets] == [70, 15, 15]
-    official = split_identities(ids, {f"id{i}": i % 3 for i in range(100)})
-    assert all(int(i[2:]) % 3 == 0 for i in official["train"])
+
+
+def test_celeba_split_trains_on_train_halves_validation_and_never_uses_test():
+    ids = [f"id{i}" for i in range(90)]
+    official = split_identities(ids, {f"id{i}": i % 3 for i in range(90)}, seed=1)
+    assert sorted(official["train"]) == sorted(i for i in ids if int(i[2:]) % 3 == 0)
+    held_out = set(official["val"]) | set(official["test"])
+    assert held_out == {i for i in ids if int(i[2:]) % 3 == 1}
+    assert len(official["val"]) == len(official["test"]) == 15 and not set(official["val"]) & set(official["test"])
+    assert official == split_identities(ids, {f"id{i}": i % 3 for i in range(90)}, seed=1)  # seeded
+
+
+def test_celeba_loader_leaves_the_official_test_split_out(tmp_path):
+    images = tmp_path / "img_align_celeba"
+    images.mkdir()
+    rows, parts = [], []
+    for n, (person, split) in enumerate([("1", 0), ("1", 0), ("2", 1), ("3", 2)]):
+        name = f"{n:06d}.jpg"
+        (images / name).write_bytes(b"x")
+        rows.append(f"{name} {person}")
+        parts.append(f"{name} {split}")
+    (tmp_path / "identity_CelebA.txt").write_text("\n".join(rows))
+    (tmp_path / "list_eval_partition.txt").write_text("\n".join(parts))
+    data = load_dataset(tmp_path)
+    assert {s.identity for s in data.samples} == {"1", "2"} and "3" not in data.partition
+
+
+def test_distance_distillation_is_scale_free_and_pulls_toward_the_teacher():
+    torch.manual_seed(0)
+    teacher = torch.randn(12, 128)
+    projection = torch.randn(128, 32)
+    assert distance_distillation_loss(3.0 * teacher, teacher).item() == pytest.approx(0.0, abs=1e-6)
+    student = torch.randn(12, 32, requires_grad=True)
+    before = distance_distillation_loss(student, teacher)
+    before.backward()
+    assert before.item() > 0 and torch.isfinite(student.grad).all() and student.grad.abs().sum() > 0
+    with torch.no_grad():
+        stepped = student - 0.5 * student.grad
+    assert distance_distillation_loss(stepped, teacher) < before
+    assert distance_distillation_loss(teacher @ projection, teacher) < before  # a random projection keeps distances
+    assert distance_distillation_loss(student[:2], teacher[:2]).item() == 0.0
 
 
 def test_metrics_on_known_scores():
@@ -159,6 +198,23 @@ def test_training_reduces_loss_and_learns_a_separable_set(tmp_path, tiny_preset)
     assert history[-1]["loss"] < history[0]["loss"]
     assert best["roc_auc"] > 0.9
     assert (tmp_path / "run" / "best.pt").is_file() and (tmp_path / "run" / "log.csv").is_file()
+
+
+def test_distillation_trains_on_the_photos_the_teacher_has_seen(tmp_path, tiny_preset):
+    x, y = _toy_set()
+    rng = np.random.default_rng(0)
+    centres = rng.normal(size=(6, 128)).astype(np.float32)
+    targets = centres[y] + rng.normal(0, 0.1, (len(y), 128)).astype(np.float32)
+    known = np.arange(len(y)) % 2 == 0  # the teacher saw half the photos
+    best = train(_tiny_cfg(tmp_path, epochs=4, pair_mode="batch", p=4, k=4, distill_weight=1.0), x, y, x, y,
+                 log=lambda *_: None, teacher=(targets, known))
+    assert best["roc_auc"] > 0.9
+    saved = torch.load(tmp_path / "run" / "best.pt", weights_only=False)
+    assert saved["train_config"]["distill_weight"] == 1.0
+    # fine-tuning starts from those weights
+    tuned = _tiny_cfg(tmp_path / "tuned", epochs=1, init_from=str(tmp_path / "run" / "best.pt"), lr_max=1e-9, lr_min=1e-9)
+    again = train(tuned, x, y, x, y, log=lambda *_: None)
+    assert again["roc_auc"] == pytest.approx(best["roc_auc"], abs=0.05)
 
 
 def test_resume_continues_exactly(tmp_path, tiny_preset):

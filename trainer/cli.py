@@ -10,6 +10,7 @@ import sys
 from dataclasses import fields
 from pathlib import Path
 
+from .errors import TrainerError
 from .train import TrainConfig
 
 
@@ -78,7 +79,16 @@ def cmd_train(args) -> Path:
     manifest, splits, info = _prepared(args, cfg.input_size)
     tr_x, tr_y, _ = load_crops(manifest, splits["train"])
     va_x, va_y, _ = load_crops(manifest, splits["val"])
-    best = train(cfg, tr_x, tr_y, va_x, va_y, data_info=info)
+    teacher = None
+    if cfg.distill_weight > 0:
+        from .teacher import load_teacher, teacher_targets
+
+        teacher = teacher_targets(manifest, splits["train"], load_teacher(_cache_for(args.data, args.cache)))
+        if not teacher[1].any():
+            raise TrainerError("--distill-weight needs teacher embeddings: run `trainer teach` first")
+        info = dict(info, teacher_photos=int(teacher[1].sum()))
+        print(f"teacher covers {int(teacher[1].sum())} of {len(tr_y)} training photos", file=sys.stderr)
+    best = train(cfg, tr_x, tr_y, va_x, va_y, data_info=info, teacher=teacher)
     print(json.dumps({"best": best}))
     return Path(cfg.out) / "best.pt"
 
@@ -135,17 +145,51 @@ def export_checkpoint(checkpoint: Path, output: Path, validation=None) -> None:
     print(f"export parity: max |onnxruntime - torch| = {worst:.2e}", file=sys.stderr)
 
 
+def cmd_teach(args) -> int:
+    import random
+
+    from .teacher import teach
+
+    manifest, splits, _ = _prepared(args, args.input_size)
+    # Held-out people first (the teacher's own figures need them), then training photos in a seeded order,
+    # so a run stopped early still covers people evenly.
+    by_identity = {}
+    for e in manifest["entries"]:
+        by_identity.setdefault(e["identity"], []).append(e)
+    held_out = [e for i in splits["val"] + splits["test"] for e in by_identity.get(i, [])]
+    training = [e for i in splits["train"] for e in by_identity.get(i, [])]
+    random.Random(0).shuffle(training)
+    order = held_out + training[:args.limit] if args.limit is not None else held_out + training
+    table = teach(manifest, _cache_for(args.data, args.cache), order, args.workers)
+    print(json.dumps({"teacher_photos": len(table), "held_out_photos": len(held_out), "training_photos": len(training)}))
+    return 0
+
+
 def cmd_evaluate(args) -> int:
     from faceid_gui.engine import Embedder
 
     from .data import load_crops
     from .evaluate import evaluate_onnx
 
-    size = Embedder(args.model, prefer="cpu").info.input_size
+    if args.model is None and not args.teacher:
+        raise TrainerError("give --model MODEL.onnx or --teacher")
+    size = Embedder(args.model, prefer="cpu").info.input_size if args.model else args.input_size
     manifest, splits, _ = _prepared(args, size)
     ids = sorted({e["identity"] for e in manifest["entries"]}) if args.split == "all" else splits[args.split]
-    crops, labels, _ = load_crops(manifest, ids)
-    report = evaluate_onnx(args.model, crops, labels, len(manifest["no_face"]), args.report)
+    if args.teacher:
+        from .evaluate import evaluate_embeddings
+        from .teacher import load_teacher, teacher_targets
+
+        embeddings, known = teacher_targets(manifest, ids, load_teacher(_cache_for(args.data, args.cache)))
+        if not known.all():
+            raise TrainerError(f"the teacher has seen {int(known.sum())} of {len(known)} photos of this split: "
+                               "run `trainer teach` first")
+        _, labels, _ = load_crops(manifest, ids, with_pixels=False)
+        report = evaluate_embeddings(embeddings, labels, None, args.report)
+        report.update({"model": "dlib face-recognition ResNet (teacher)", "images_without_face": len(manifest["no_face"])})
+    else:
+        crops, labels, _ = load_crops(manifest, ids)
+        report = evaluate_onnx(args.model, crops, labels, len(manifest["no_face"]), args.report)
     report["split"] = args.split
     print(json.dumps(report, indent=None if args.json else 2))
     return 0
@@ -199,12 +243,18 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=int, default=max(1, (os.cpu_count() or 2)))
     p.add_argument("--split-seed", type=int, default=0)
     p = sub.add_parser("evaluate", help="verification metrics and report for an ONNX model")
-    p.add_argument("--model", type=Path, required=True)
+    p.add_argument("--model", type=Path, help="an exported ONNX model")
+    p.add_argument("--teacher", action="store_true", help="evaluate the cached teacher embeddings instead")
+    p.add_argument("--input-size", type=int, default=64, help="crop size of the cache (with --teacher)")
     _add_data_args(p)
     p.add_argument("--split", choices=["all", "train", "val", "test"], default="all",
                    help="identities to evaluate on (use test for identities never trained on)")
     p.add_argument("--report", type=Path, help="folder for report.png and metrics.json")
     p.add_argument("--json", action="store_true")
+    p = sub.add_parser("teach", help="cache the dlib teacher's embeddings (held-out people first; resumable)")
+    _add_data_args(p)
+    p.add_argument("--input-size", type=int, default=64, help="crop size of the prepared cache")
+    p.add_argument("--limit", type=int, help="training photos to embed at most (held-out photos always)")
     p = sub.add_parser("refresh", help="prepare, train, export, evaluate on test identities, install for the app")
     _add_data_args(p)
     _add_train_args(p)
@@ -221,8 +271,12 @@ def main(argv: list[str] | None = None) -> int:
         _parser().print_help()
         return 2
     handlers = {"prepare": cmd_prepare, "train": lambda a: (cmd_train(a), 0)[1], "export": cmd_export,
-                "evaluate": cmd_evaluate, "refresh": cmd_refresh}
-    return handlers[args.command](args)
+                "evaluate": cmd_evaluate, "teach": cmd_teach, "refresh": cmd_refresh}
+    try:
+        return handlers[args.command](args)
+    except (TrainerError, FileNotFoundError) as exc:
+        print(f"trainer: {exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

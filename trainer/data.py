@@ -62,6 +62,9 @@ def _load_celeba(root: Path) -> DataSet:
         for s in samples:
             if s.path.name in by_file:
                 partition[s.identity] = int(by_file[s.path.name])
+        # CelebA's official test split is reserved for evaluation elsewhere: never prepared, trained or selected on.
+        samples = [s for s in samples if partition.get(s.identity) != 2]
+        partition = {k: v for k, v in partition.items() if v != 2}
     return DataSet(root, "celeba", samples, partition, missing)
 
 
@@ -78,13 +81,19 @@ def split_identities(identities: list[str], partition: dict[str, int], fractions
                      seed: int = 0) -> dict[str, list[str]]:
     """Disjoint identity lists for train / val / test.
 
-    CelebA's official partition is used when it really has several splits; otherwise a seeded draw.
+    With CelebA's official partition: its train split trains and its validation split is halved (seeded, by
+    person) into validation (selection, calibration) and test (reported once). Its test split is never used:
+    it is reserved for evaluation outside this project. Without a partition: a seeded draw by `fractions`.
     """
     identities = sorted(set(identities))
-    if partition and len({partition.get(i) for i in identities}) == 3:
-        names = ("train", "val", "test")
-        return {name: [i for i in identities if partition.get(i) == k] for k, name in enumerate(names)}
     rng = random.Random(seed)
+    if partition:
+        train = [i for i in identities if partition.get(i) == 0]
+        held_out = [i for i in identities if partition.get(i) == 1]
+        if train and len(held_out) >= 2:
+            rng.shuffle(held_out)
+            half = len(held_out) // 2
+            return {"train": train, "val": sorted(held_out[:half]), "test": sorted(held_out[half:])}
     shuffled = identities[:]
     rng.shuffle(shuffled)
     n_train = int(round(len(shuffled) * fractions[0]))
@@ -128,6 +137,9 @@ def _prepare_one(task: tuple[str, str]) -> tuple[str, str]:
         Path(dst + ".noface").touch()
         return "noface", src
     crop = align_face(rgb, faces[0].landmarks, size)
+    # The face's box and landmarks in the photo let a teacher model build its own crop without detecting again.
+    Path(dst + ".json").write_text(json.dumps({"box": [float(v) for v in faces[0].box[:4]],
+                                               "landmarks": np.asarray(faces[0].landmarks, float).round(2).tolist()}))
     ok, buf = cv2.imencode(".png", cv2.cvtColor(crop, cv2.COLOR_RGB2BGR))
     tmp = dst + ".tmp"
     Path(tmp).write_bytes(buf.tobytes())
@@ -167,16 +179,17 @@ def prepare_cache(samples: list[Sample], cache_dir: Path, input_size: int, worke
     return manifest
 
 
-def load_crops(manifest: dict, identities: list[str]) -> tuple[np.ndarray, np.ndarray, list[str]]:
-    """Crops (N, S, S, 3) uint8 RGB and integer labels for the given identities."""
+def load_crops(manifest: dict, identities: list[str],
+               with_pixels: bool = True) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """Crops (N, S, S, 3) uint8 RGB and integer labels for the given identities (labels only: no pixels read)."""
     wanted = set(identities)
     crop_dir = Path(manifest["crop_dir"])
     rows = [e for e in manifest["entries"] if e["identity"] in wanted]
     names = sorted({e["identity"] for e in rows})
     index = {n: i for i, n in enumerate(names)}
     size = manifest["input_size"]
-    crops = np.empty((len(rows), size, size, 3), np.uint8)
-    for k, e in enumerate(rows):
+    crops = np.empty((len(rows) if with_pixels else 0, size, size, 3), np.uint8)
+    for k, e in enumerate(rows[:len(crops)]):
         crops[k] = cv2.cvtColor(cv2.imread(str(crop_dir / e["crop"])), cv2.COLOR_BGR2RGB)
     labels = np.array([index[e["identity"]] for e in rows], np.int64)
     return crops, labels, names
@@ -232,7 +245,7 @@ def pk_batches(labels: np.ndarray, p: int, k: int, seed: int) -> list[np.ndarray
     return batches
 
 
-def evaluation_pairs(labels: np.ndarray, seed: int = 0, max_pairs: int = 6000) -> np.ndarray:
+def evaluation_pairs(labels: np.ndarray, seed: int = 0, max_pairs: int = 20000) -> np.ndarray:
     """Balanced same/different pairs for verification: (M, 3) rows of (i, j, is_same)."""
     rng = np.random.default_rng(seed)
     by_id = defaultdict(list)

@@ -29,3 +29,21 @@ def batch_contrastive_loss(embeddings: torch.Tensor, identities: torch.Tensor, m
     pos_loss = (0.5 * d[positives].pow(2)).mean() if positives.any() else d.sum() * 0
     neg_loss = (0.5 * torch.clamp(margin - d[negatives], min=0).pow(2)).mean() if negatives.any() else d.sum() * 0
     return pos_loss + neg_loss
+
+
+def _pairwise_distances(x: torch.Tensor) -> torch.Tensor:
+    diff = x[:, None, :] - x[None, :, :]
+    return torch.sqrt((diff ** 2).sum(-1) + DISTANCE_EPS)
+
+
+def distance_distillation_loss(student: torch.Tensor, teacher: torch.Tensor) -> torch.Tensor:
+    """Relational (RKD-D, Park et al. 2019) distillation: the student's distances between the faces of a batch
+    follow the teacher's, each divided by its batch mean, so the 32-D student can learn from the 128-D teacher.
+    """
+    n = len(student)
+    if n < 3:
+        return student.sum() * 0
+    upper = torch.triu(torch.ones(n, n, dtype=torch.bool, device=student.device), diagonal=1)
+    ds = _pairwise_distances(student)[upper]
+    dt = _pairwise_distances(teacher.to(student.dtype))[upper]
+    return torch.nn.functional.smooth_l1_loss(ds / ds.mean().clamp_min(1e-6), dt / dt.mean().clamp_min(1e-6))

@@ -17,7 +17,7 @@ import torch.distributed as dist
 from .augment import AugmentConfig, augment
 from .data import Progress, evaluation_pairs, make_pairs, pk_batches
 from .export import MEAN, STD, atomic_write_bytes
-from .loss import batch_contrastive_loss, contrastive_loss, pair_distance
+from .loss import batch_contrastive_loss, contrastive_loss, distance_distillation_loss, pair_distance
 from .metrics import best_threshold, rates_at, threshold_for_far, verification_report
 from .model import DenseNetEmbedding, ModelConfig, SiameseNetwork, preset
 
@@ -44,6 +44,8 @@ class TrainConfig:
     augment: bool = True
     seed: int = 0
     threshold_far: float | None = None  # calibrate for this FAR instead of best accuracy
+    distill_weight: float = 0.0  # weight of the teacher's distance-distillation term (needs `trainer teach`)
+    init_from: str = ""  # start from this checkpoint's weights (fine-tuning); optimiser and schedule start afresh
     device: str = "auto"
     amp: bool = True
     resume: bool = False
@@ -135,7 +137,8 @@ def load_encoder(checkpoint: Path) -> tuple[DenseNetEmbedding, dict]:
 
 
 def train(cfg: TrainConfig, train_crops: np.ndarray, train_labels: np.ndarray, val_crops: np.ndarray,
-          val_labels: np.ndarray, data_info: dict | None = None, log=print) -> dict:
+          val_labels: np.ndarray, data_info: dict | None = None, log=print,
+          teacher: tuple[np.ndarray, np.ndarray] | None = None) -> dict:
     """Train; writes last.pt / best.pt / log.csv / config.json under cfg.out. Returns the best checkpoint's metrics."""
     rank, world = distributed()
     device = pick_device(cfg.device)
@@ -145,7 +148,10 @@ def train(cfg: TrainConfig, train_crops: np.ndarray, train_labels: np.ndarray, v
     out.mkdir(parents=True, exist_ok=True)
     set_seed(cfg.seed)
     model_cfg = preset(cfg.preset, input_size=cfg.input_size, embedding_size=cfg.embedding_size)
-    encoder = DenseNetEmbedding(model_cfg).to(device).to(memory_format=torch.channels_last)
+    encoder = DenseNetEmbedding(model_cfg)
+    if cfg.init_from and not cfg.resume:
+        encoder.load_state_dict(torch.load(cfg.init_from, map_location="cpu", weights_only=False)["model"])
+    encoder = encoder.to(device).to(memory_format=torch.channels_last)
     siamese = SiameseNetwork(encoder)
     if world > 1:
         siamese = torch.nn.parallel.DistributedDataParallel(siamese, device_ids=[device.index] if device.type == "cuda" else None)
@@ -169,6 +175,9 @@ def train(cfg: TrainConfig, train_crops: np.ndarray, train_labels: np.ndarray, v
     train_t = torch.from_numpy(train_crops).to(device)
     val_t = torch.from_numpy(val_crops).to(device)
     labels_t = torch.from_numpy(train_labels).to(device)
+    distilling = teacher is not None and cfg.distill_weight > 0
+    if distilling:
+        teacher_t, known_t = torch.from_numpy(teacher[0]).to(device), torch.from_numpy(teacher[1]).to(device)
     for epoch in range(start_epoch, cfg.epochs):
         generator = torch.Generator().manual_seed(cfg.seed * 1000 + epoch)
         encoder.train()
@@ -184,12 +193,17 @@ def train(cfg: TrainConfig, train_crops: np.ndarray, train_labels: np.ndarray, v
                     ea, eb = siamese(a, b)
                     loss = contrastive_loss(ea.float(), eb.float(), batch_t[:, 2], cfg.margin)
                     seen += 2 * len(batch)
+                    rows, embeddings = torch.cat([batch_t[:, 0], batch_t[:, 1]]), torch.cat([ea, eb]).float()
                 else:
                     x = to_input(train_t[batch_t], cfg, generator, True)
                     half = len(x) // 2
                     ea, eb = siamese(x[:half], x[half:])
-                    loss = batch_contrastive_loss(torch.cat([ea, eb]).float(), labels_t[batch_t], cfg.margin)
+                    rows, embeddings = batch_t, torch.cat([ea, eb]).float()
+                    loss = batch_contrastive_loss(embeddings, labels_t[rows], cfg.margin)
                     seen += len(batch)
+                if distilling:
+                    known = known_t[rows]
+                    loss = loss + cfg.distill_weight * distance_distillation_loss(embeddings[known], teacher_t[rows][known])
             optimizer.zero_grad(set_to_none=True)
             scaler.scale(loss).backward()
             scaler.step(optimizer)
