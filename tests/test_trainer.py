@@ -7,11 +7,13 @@ import pytest
 import torch
 
 from trainer.data import evaluation_pairs, load_dataset, make_pairs, pk_batches, prepare_cache, split_identities
-from trainer.export import build_metadata, export
+from trainer.errors import ExportRefused
+from trainer.export import export, metadata_for
 from trainer.loss import batch_contrastive_loss, contrastive_loss, distance_distillation_loss, pair_distance
 from trainer.metrics import auc, kfold_accuracy, verification_report
 from trainer.model import DenseNetEmbedding, ModelConfig, count_parameters, preset
-from trainer.train import TrainConfig, build_optimizer, train
+from trainer.augment import AugmentConfig
+from trainer.train import TrainConfig, TrainingData, build_optimizer, train
 
 from .conftest import sample
 
@@ -177,78 +179,89 @@ def _toy_set(n_ids=6, per_id=8, size=32, seed=0):
 
 
 def _tiny_cfg(tmp_path, **kw):
-    values = dict(out=str(tmp_path / "run"), preset="small", input_size=32, epochs=3, batch_size=16, lr_max=3e-3,
-                  cycle_epochs=2, augment=False, seed=0)
+    values = dict(out=str(tmp_path / "run"), model=ModelConfig(**TINY), epochs=3, batch_size=16, lr_max=3e-3,
+                  cycle_epochs=2, augmentation=None, seed=0)
     values.update(kw)
     return TrainConfig(**values)
 
 
-@pytest.fixture()
-def tiny_preset(monkeypatch):
-    from trainer import model
-
-    monkeypatch.setitem(model.PRESETS, "small", ModelConfig(**TINY))
+def _data(x, y, teacher=None):
+    return TrainingData(x, y, x, y, teacher)
 
 
-def test_training_reduces_loss_and_learns_a_separable_set(tmp_path, tiny_preset):
+def test_config_records_network_and_augmentation_and_reads_old_checkpoints(tmp_path):
+    cfg = _tiny_cfg(tmp_path, augmentation=AugmentConfig(rotation_deg=3.0))
+    again = TrainConfig.from_dict(json.loads(json.dumps(cfg.to_dict())))
+    assert again.model == cfg.model and again.augmentation == cfg.augmentation and again.input_size == 32
+    old = {"preset": "small", "input_size": 48, "augment": False, "margin": 2.0}  # a flat config, as older runs wrote
+    legacy = TrainConfig.from_dict(old)
+    assert legacy.augmentation is None and legacy.model.input_size == 48 and legacy.model.mean == (0.5, 0.5, 0.5)
+
+
+def test_training_reduces_loss_and_learns_a_separable_set(tmp_path):
     x, y = _toy_set()
     cfg = _tiny_cfg(tmp_path, epochs=6)
-    best = train(cfg, x, y, x, y, log=lambda *_: None)
+    best = train(cfg, _data(x, y), log=lambda *_: None)
     history = json.loads((tmp_path / "run" / "log.json").read_text())
     assert history[-1]["loss"] < history[0]["loss"]
     assert best["roc_auc"] > 0.9
     assert (tmp_path / "run" / "best.pt").is_file() and (tmp_path / "run" / "log.csv").is_file()
 
 
-def test_distillation_trains_on_the_photos_the_teacher_has_seen(tmp_path, tiny_preset):
+def test_distillation_trains_on_the_photos_the_teacher_has_seen(tmp_path):
     x, y = _toy_set()
     rng = np.random.default_rng(0)
     centres = rng.normal(size=(6, 128)).astype(np.float32)
     targets = centres[y] + rng.normal(0, 0.1, (len(y), 128)).astype(np.float32)
     known = np.arange(len(y)) % 2 == 0  # the teacher saw half the photos
-    best = train(_tiny_cfg(tmp_path, epochs=4, pair_mode="batch", p=4, k=4, distill_weight=1.0), x, y, x, y,
-                 log=lambda *_: None, teacher=(targets, known))
+    best = train(_tiny_cfg(tmp_path, epochs=4, pair_mode="batch", p=4, k=4, distill_weight=1.0),
+                 _data(x, y, (targets, known)), log=lambda *_: None)
     assert best["roc_auc"] > 0.9
     saved = torch.load(tmp_path / "run" / "best.pt", weights_only=False)
     assert saved["train_config"]["distill_weight"] == 1.0
     # fine-tuning starts from those weights
     tuned = _tiny_cfg(tmp_path / "tuned", epochs=1, init_from=str(tmp_path / "run" / "best.pt"), lr_max=1e-9, lr_min=1e-9)
-    again = train(tuned, x, y, x, y, log=lambda *_: None)
+    again = train(tuned, _data(x, y), log=lambda *_: None)
     assert again["roc_auc"] == pytest.approx(best["roc_auc"], abs=0.05)
 
 
-def test_resume_continues_exactly(tmp_path, tiny_preset):
+def test_resume_continues_exactly(tmp_path):
     x, y = _toy_set()
     straight = _tiny_cfg(tmp_path / "a", epochs=2)
-    train(straight, x, y, x, y, log=lambda *_: None)
+    train(straight, _data(x, y), log=lambda *_: None)
     first = _tiny_cfg(tmp_path / "b", epochs=1)
-    train(first, x, y, x, y, log=lambda *_: None)
+    train(first, _data(x, y), log=lambda *_: None)
     resumed = _tiny_cfg(tmp_path / "b", epochs=2, resume=True)
-    train(resumed, x, y, x, y, log=lambda *_: None)
+    train(resumed, _data(x, y), log=lambda *_: None)
     sa = torch.load(tmp_path / "a" / "run" / "last.pt", weights_only=False)["model"]
     sb = torch.load(tmp_path / "b" / "run" / "last.pt", weights_only=False)["model"]
     for key in sa:
         assert torch.equal(sa[key], sb[key]), key
 
 
-def test_export_parity_and_metadata_round_trip(tmp_path):
-    from faceid_gui.engine import Embedder, ModelError
+def test_export_parity_and_metadata_round_trip(tmp_path, monkeypatch):
+    from faceid_gui.engine import Embedder
 
     encoder = DenseNetEmbedding(ModelConfig(**TINY)).eval()
-    meta = build_metadata(encoder, threshold=0.42, margin=1.0, trained_on="toy", metrics={"roc_auc": 0.5})
+    meta = metadata_for(encoder, {"threshold": 0.42, "roc_auc": 0.5, "rate_curve": [[0.0, 0.0, 1.0], [2.0, 1.0, 0.0]]},
+                        trained_on="toy", margin=1.0)
     crops = _toy_set()[0][:5]
     path = tmp_path / "m.onnx"
     worst = export(encoder, path, meta, crops)
     assert worst < 1e-4
     runtime = Embedder(path, prefer="cpu")
     assert runtime.info.threshold == 0.42 and runtime.info.input_size == 32 and runtime.info.embedding_size == 32
-    assert runtime.info.trained_on == "toy" and runtime.info.metrics == {"roc_auc": 0.5}
+    assert runtime.info.trained_on == "toy" and runtime.info.validation_auc == 0.5
+    assert runtime.info.rates_at(1.0) == (0.5, 0.5)
     with torch.no_grad():
         want = encoder(torch.from_numpy(runtime.preprocess(crops))).numpy()
     assert np.abs(runtime.embed(crops) - want).max() < 1e-4
     # a model that disagrees with torch is refused and nothing is written
-    with pytest.raises(ModelError, match="disagree"):
-        export(encoder, tmp_path / "refused.onnx", meta, crops, tolerance=-1.0)
+    import trainer.export
+
+    monkeypatch.setattr(trainer.export, "PARITY_TOLERANCE", -1.0)  # no difference passes: stands for a bad export
+    with pytest.raises(ExportRefused, match="disagree"):
+        export(encoder, tmp_path / "refused.onnx", meta, crops)
     assert not (tmp_path / "refused.onnx").exists()
 
 
@@ -307,12 +320,9 @@ def _free_port():
 
 def _ddp_worker(rank, world, port, out):
     os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), RANK=str(rank), WORLD_SIZE=str(world))
-    from trainer import model
-
-    model.PRESETS["small"] = ModelConfig(**TINY)
     x, y = _toy_set()
-    cfg = TrainConfig(out=out, preset="small", input_size=32, epochs=1, batch_size=8, augment=False, device="cpu")
-    train(cfg, x, y, x, y, log=lambda *_: None)
+    cfg = TrainConfig(out=out, model=ModelConfig(**TINY), epochs=1, batch_size=8, augmentation=None, device="cpu")
+    train(cfg, _data(x, y), log=lambda *_: None)
     import torch.distributed as dist
 
     dist.destroy_process_group()
@@ -325,3 +335,38 @@ def test_two_process_gloo_ddp(tmp_path):
     tmp.spawn(_ddp_worker, args=(2, _free_port(), str(tmp_path / "ddp")), nprocs=2, join=True)
     state = torch.load(tmp_path / "ddp" / "last.pt", weights_only=False)
     assert state["epoch"] == 0 and np.isfinite(state["metrics"]["roc_auc"])
+
+
+def test_teacher_embeds_prepared_faces_once_and_lines_up_with_the_crops(tmp_path):
+    import importlib.util
+
+    if not (importlib.util.find_spec("dlib") and importlib.util.find_spec("face_recognition_models")):
+        pytest.skip("the distill extra (dlib) is not installed")
+    from trainer.teacher import TEACHER_DIM, load_teacher, teach, teacher_targets
+
+    folders = tmp_path / "folders"
+    for person, images in _people_photos().items():
+        for k, img in enumerate(images):
+            _write(folders / person / f"{k}.jpg", img)
+    manifest = prepare_cache(load_dataset(folders).samples, tmp_path / "cache", 32, workers=1)
+    table = teach(manifest, tmp_path / "cache", manifest["entries"][:3], workers=1)
+    assert len(table) == 3 and load_teacher(tmp_path / "cache").keys() == table.keys()
+    targets, known = teacher_targets(manifest, ["eileen", "camera"], table)
+    assert known.sum() == 3 and targets.shape == (4, TEACHER_DIM) and not targets[~known].any()
+    table = teach(manifest, tmp_path / "cache", manifest["entries"], workers=1)  # resumes: embeds the fourth only
+    targets, known = teacher_targets(manifest, ["eileen", "camera"], table)
+    assert known.all()
+    eileen = [k for k, e in enumerate(manifest["entries"]) if e["identity"] == "eileen"]
+    same = np.linalg.norm(targets[eileen[0]] - targets[eileen[1]])
+    assert same < 0.6  # dlib's own threshold: one person in two lightings
+
+
+def test_trainer_cli_says_one_line_and_exits_2_on_bad_input(tmp_path, capsys):
+    from trainer.cli import main
+
+    assert main(["train", "--data", str(tmp_path / "missing"), "--out", str(tmp_path / "run")]) == 2
+    assert main(["train", "--data", str(tmp_path), "--preset", "huge", "--out", str(tmp_path / "run")]) == 2
+    assert main(["export", "--checkpoint", str(tmp_path / "none.pt"), "--output", str(tmp_path / "m.onnx")]) == 2
+    assert main(["evaluate", "--data", str(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 4 and all(line.startswith("trainer: ") for line in err), err

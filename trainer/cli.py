@@ -5,7 +5,6 @@ import argparse
 import hashlib
 import json
 import os
-import shutil
 import sys
 from dataclasses import fields
 from pathlib import Path
@@ -31,7 +30,7 @@ def _add_data_args(p: argparse.ArgumentParser) -> None:
 def _add_train_args(p: argparse.ArgumentParser) -> None:
     defaults = TrainConfig()
     for f in fields(TrainConfig):
-        if f.name in ("resume",):
+        if f.name in ("resume", "model", "augmentation"):
             continue
         flag = "--" + f.name.replace("_", "-")
         value = getattr(defaults, f.name)
@@ -41,11 +40,18 @@ def _add_train_args(p: argparse.ArgumentParser) -> None:
             p.add_argument(flag, type=float, default=None)
         else:
             p.add_argument(flag, type=type(value), default=value)
+    p.add_argument("--no-augment", action="store_true", help="train on the crops as they are")
     p.add_argument("--resume", action="store_true", help="continue from <out>/last.pt")
 
 
 def _config(args) -> TrainConfig:
-    return TrainConfig.from_dict(vars(args))
+    try:
+        config = TrainConfig.from_dict(vars(args))
+    except ValueError as exc:
+        raise TrainerError(str(exc)) from None
+    if args.no_augment:
+        config.augmentation = None
+    return config
 
 
 def _prepared(args, input_size: int):
@@ -71,12 +77,12 @@ def cmd_prepare(args) -> int:
     return 0
 
 
-def cmd_train(args) -> Path:
+def cmd_train(args, prepared=None) -> Path:
     from .data import load_crops
-    from .train import train
+    from .train import TrainingData, train
 
     cfg = _config(args)
-    manifest, splits, info = _prepared(args, cfg.input_size)
+    manifest, splits, info = prepared or _prepared(args, cfg.input_size)
     tr_x, tr_y, _ = load_crops(manifest, splits["train"])
     va_x, va_y, _ = load_crops(manifest, splits["val"])
     teacher = None
@@ -88,61 +94,26 @@ def cmd_train(args) -> Path:
             raise TrainerError("--distill-weight needs teacher embeddings: run `trainer teach` first")
         info = dict(info, teacher_photos=int(teacher[1].sum()))
         print(f"teacher covers {int(teacher[1].sum())} of {len(tr_y)} training photos", file=sys.stderr)
-    best = train(cfg, tr_x, tr_y, va_x, va_y, data_info=info, teacher=teacher)
-    print(json.dumps({"best": best}))
+    best = train(cfg, TrainingData(tr_x, tr_y, va_x, va_y, teacher, info))
+    print(json.dumps({"best": {k: v for k, v in best.items() if k != "rate_curve"}}))
     return Path(cfg.out) / "best.pt"
 
 
 def cmd_export(args) -> int:
+    from .export import export_checkpoint
+
     validation = None
     if args.data:
+        from .checkpoint import load_checkpoint
         from .data import load_crops
 
-        manifest, splits, _ = _prepared(args, _checkpoint_input_size(args.checkpoint))
+        size = load_checkpoint(args.checkpoint)["model_config"]["input_size"]
+        manifest, splits, _ = _prepared(args, size)
         va_x, va_y, _ = load_crops(manifest, splits["val"])
         validation = (va_x, va_y)
     export_checkpoint(args.checkpoint, args.output, validation)
     print(f"wrote {args.output}")
     return 0
-
-
-def _checkpoint_input_size(checkpoint: Path) -> int:
-    import torch
-
-    return torch.load(checkpoint, map_location="cpu", weights_only=False)["model_config"]["input_size"]
-
-
-def export_checkpoint(checkpoint: Path, output: Path, validation=None) -> None:
-    """Export a checkpoint; with validation (crops, labels) the metrics and rate curve are measured afresh."""
-    import numpy as np
-    import torch
-
-    from .export import build_metadata, export
-    from .train import TrainConfig, load_encoder, validate
-
-    encoder, state = load_encoder(checkpoint)
-    metrics = state["metrics"]
-    if validation is not None:
-        metrics = validate(encoder, torch.from_numpy(validation[0]), validation[1],
-                           TrainConfig.from_dict(state["train_config"]))
-    data = state.get("data", {})
-    trained_on = (f"{data.get('data', '?')} ({data.get('layout', '?')} layout): "
-                  f"{data.get('identities', {}).get('train', '?')} training identities, "
-                  f"{data.get('images_per_split', {}).get('train', '?')} aligned photos")
-    meta = build_metadata(encoder, metrics["threshold"], state["train_config"]["margin"], trained_on,
-                          metrics={"validation": {k: v for k, v in metrics.items() if not isinstance(v, (list, dict))},
-                                   "epoch": state["epoch"] + 1},
-                          extra={"far_at_threshold": metrics.get("far_at_threshold"),
-                                 "rate_curve": metrics.get("rate_curve"),
-                                 "frr_at_threshold": metrics.get("frr_at_threshold"),
-                                 "train_config": state["train_config"], "data_info": data})
-    if validation is not None:
-        crops = validation[0][:32]  # parity is checked on real aligned faces
-    else:
-        size = encoder.config.input_size
-        crops = np.random.default_rng(0).integers(0, 256, (8, size, size, 3), dtype=np.uint8)
-    worst = export(encoder, output, meta, crops)
-    print(f"export parity: max |onnxruntime - torch| = {worst:.2e}", file=sys.stderr)
 
 
 def cmd_teach(args) -> int:
@@ -195,34 +166,25 @@ def cmd_evaluate(args) -> int:
     return 0
 
 
-def install_model(model: Path) -> Path:
-    """Atomically place the model where the app looks; the previous one is kept as .previous.onnx."""
+def cmd_refresh(args) -> int:
     from faceid_gui.paths import installed_model_path
 
-    target = installed_model_path()
-    target.parent.mkdir(parents=True, exist_ok=True)
-    if target.exists():
-        shutil.copy2(target, target.with_suffix(".previous.onnx"))
-    tmp = target.with_name(f".{target.name}.installing")
-    shutil.copy2(model, tmp)
-    os.replace(tmp, target)
-    return target
-
-
-def cmd_refresh(args) -> int:
+    from .checkpoint import install_model
     from .data import load_crops
     from .evaluate import evaluate_onnx
+    from .export import export_checkpoint
 
-    best = cmd_train(args)
+    prepared = _prepared(args, _config(args).input_size)  # once: train, export and evaluate share it
+    manifest, splits, _ = prepared
+    best = cmd_train(args, prepared)
     out = Path(args.out)
-    manifest, splits, _ = _prepared(args, args.input_size)
     export_checkpoint(best, out / "model.onnx", load_crops(manifest, splits["val"])[:2])
     te_x, te_y, _ = load_crops(manifest, splits["test"])
     report = evaluate_onnx(out / "model.onnx", te_x, te_y, len(manifest["no_face"]), out / "report")
     report["split"] = "test"
     print(json.dumps(report, indent=2))
     if not args.no_install:
-        print(f"installed {install_model(out / 'model.onnx')}", file=sys.stderr)
+        print(f"installed {install_model(out / 'model.onnx', installed_model_path())}", file=sys.stderr)
     return 0
 
 

@@ -7,10 +7,9 @@ from pathlib import Path
 import numpy as np
 
 from faceid_gui.engine import Embedder
-from faceid_gui.engine.matching import DISTANCE_EPS
 
 from .data import evaluation_pairs
-from .metrics import roc_curve, verification_report
+from .metrics import pair_distances, roc_curve, verification_report
 
 
 def evaluate_onnx(model: Path, crops: np.ndarray, labels: np.ndarray, no_face: int, report_dir: Path | None,
@@ -27,8 +26,7 @@ def evaluate_embeddings(emb: np.ndarray, labels: np.ndarray, threshold: float | 
                         seed: int = 0) -> dict:
     """Verification figures on the split's balanced pairs; the same pairs for every model of the same photos."""
     pairs = evaluation_pairs(labels, seed=seed)
-    diff = emb[pairs[:, 0]].astype(np.float64) - emb[pairs[:, 1]]
-    d = np.sqrt((diff ** 2).sum(1) + DISTANCE_EPS)
+    d = pair_distances(emb, pairs)
     same = pairs[:, 2].astype(bool)
     report = verification_report(d, same, threshold)
     report.update({"images": int(len(emb)), "identities": int(len(set(labels.tolist()))), "pairs": int(len(pairs))})

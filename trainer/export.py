@@ -1,10 +1,9 @@
-"""Export the embedding branch to ONNX with the metadata the app reads, verified against torch."""
+"""Export a checkpoint's embedding branch to ONNX with the model-file contract, verified against torch."""
 from __future__ import annotations
 
 import datetime as dt
 import io
-import json
-import os
+import sys
 import tempfile
 from pathlib import Path
 
@@ -12,60 +11,30 @@ import numpy as np
 import onnx
 import torch
 
-from faceid_gui.engine.embedder import METADATA_PREFIX, Embedder
-from faceid_gui.engine.errors import ModelError
+from faceid_gui.engine.embedder import Embedder
+from faceid_gui.engine.model_file import model_metadata
 
+from .checkpoint import atomic_write_bytes, load_encoder
+from .errors import ExportRefused
 from .model import DenseNetEmbedding
 
-# Normalisation shared by training and the exported model: RGB in [0, 1] mapped to [-1, 1].
-MEAN = (0.5, 0.5, 0.5)
-STD = (0.5, 0.5, 0.5)
+PARITY_TOLERANCE = 1e-4  # largest |ONNX Runtime - torch| accepted on one embedding value
 
 
-def build_metadata(encoder: DenseNetEmbedding, threshold: float, margin: float | None, trained_on: str,
-                   metrics: dict | None = None, trained: bool = True, extra: dict | None = None) -> dict:
+def metadata_for(encoder: DenseNetEmbedding, metrics: dict, trained_on: str, margin: float | None = None,
+                 trained: bool = True, extra: dict | None = None) -> dict[str, str]:
+    """The model file's metadata: the network's contract and what validation measured (threshold, rule, curve)."""
     cfg = encoder.config
-    meta = {
-        "format_version": 1,
-        "embedding_size": cfg.embedding_size,
-        "input_size": cfg.input_size,
-        "mean": list(MEAN),
-        "std": list(STD),
-        "color": "RGB",
-        "alignment": "5-point similarity to ArcFace template scaled to input_size",
-        "distance": "euclidean, sqrt(sum((a-b)^2) + 1e-6)",
-        "threshold": float(threshold),
-        "margin": margin,
-        "architecture": cfg.name,
-        "model_config": cfg.to_dict(),
-        "trained": trained,
-        "trained_on": trained_on,
-        "metrics": metrics or {},
-        "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-    }
-    meta.update(extra or {})
-    return meta
+    scalars = {k: v for k, v in metrics.items() if isinstance(v, (int, float, str)) and k != "rate_curve"}
+    return model_metadata(
+        embedding_size=cfg.embedding_size, input_size=cfg.input_size, mean=cfg.mean, std=cfg.std,
+        threshold=metrics["threshold"], margin=margin, architecture=cfg.name, trained_on=trained_on,
+        metrics={"validation": scalars}, rate_curve=metrics.get("rate_curve") or (), trained=trained,
+        extra={"model_config": cfg.to_dict(), "threshold_rule": metrics.get("threshold_rule"),
+               "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"), **(extra or {})})
 
 
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write via a temp file in the same folder and os.replace: readers never see half a file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o644)  # models are not secret; mkstemp would leave 0600
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
-def to_onnx_bytes(encoder: DenseNetEmbedding, metadata: dict) -> bytes:
+def to_onnx_bytes(encoder: DenseNetEmbedding, metadata: dict[str, str]) -> bytes:
     encoder = encoder.eval().float().to(memory_format=torch.contiguous_format).cpu()
     size = encoder.config.input_size
     buffer = io.BytesIO()
@@ -77,17 +46,15 @@ def to_onnx_bytes(encoder: DenseNetEmbedding, metadata: dict) -> bytes:
     onnx.checker.check_model(model)
     for key, value in metadata.items():
         entry = model.metadata_props.add()
-        entry.key = METADATA_PREFIX + key
-        entry.value = json.dumps(value)
+        entry.key, entry.value = key, value
     model.producer_name = "faceid-trainer"
     return model.SerializeToString()
 
 
-def export(encoder: DenseNetEmbedding, path: Path, metadata: dict, check_crops: np.ndarray,
-           tolerance: float = 1e-4) -> float:
+def export(encoder: DenseNetEmbedding, path: Path, metadata: dict[str, str], check_crops: np.ndarray) -> float:
     """Write the ONNX model only if ONNX Runtime agrees with torch on `check_crops` (N, S, S, 3) uint8.
 
-    Returns the largest absolute difference seen.
+    Returns the largest absolute difference seen; raises ExportRefused otherwise.
     """
     data = to_onnx_bytes(encoder, metadata)
     with tempfile.TemporaryDirectory() as tmp:
@@ -98,7 +65,32 @@ def export(encoder: DenseNetEmbedding, path: Path, metadata: dict, check_crops: 
         with torch.no_grad():
             want = encoder.eval()(torch.from_numpy(runtime.preprocess(check_crops))).numpy()
     worst = float(np.abs(got - want).max())
-    if not np.isfinite(worst) or worst > tolerance:
-        raise ModelError(f"export refused: ONNX Runtime and torch disagree by {worst:.2e} (> {tolerance:.0e})")
+    if not np.isfinite(worst) or worst > PARITY_TOLERANCE:
+        raise ExportRefused(f"export refused: ONNX Runtime and torch disagree by {worst:.2e} (> {PARITY_TOLERANCE:.0e})")
     atomic_write_bytes(path, data)
     return worst
+
+
+def export_checkpoint(checkpoint: Path, output: Path, validation: tuple[np.ndarray, np.ndarray] | None = None) -> None:
+    """Export a checkpoint; with validation (crops, labels) the metrics and rate curve are measured afresh."""
+    from .train import TrainConfig, evaluate
+
+    encoder, state = load_encoder(checkpoint)
+    config = TrainConfig.from_dict(state["train_config"])
+    metrics = state["metrics"]
+    if validation is not None:
+        metrics = evaluate(encoder, torch.from_numpy(validation[0]), validation[1], config)
+    data = state.get("data", {})
+    trained_on = (f"{data.get('data', '?')} ({data.get('layout', '?')} layout): "
+                  f"{data.get('identities', {}).get('train', '?')} training identities, "
+                  f"{data.get('images_per_split', {}).get('train', '?')} aligned photos"
+                  + (f", teacher embeddings for {data['teacher_photos']}" if data.get("teacher_photos") else ""))
+    meta = metadata_for(encoder, metrics, trained_on, margin=config.margin,
+                        extra={"epoch": state["epoch"] + 1, "train_config": config.to_dict(), "data_info": data})
+    if validation is not None:
+        crops = validation[0][:32]  # parity is checked on real aligned faces
+    else:
+        size = encoder.config.input_size
+        crops = np.random.default_rng(0).integers(0, 256, (8, size, size, 3), dtype=np.uint8)
+    worst = export(encoder, output, meta, crops)
+    print(f"export parity: max |onnxruntime - torch| = {worst:.2e}", file=sys.stderr)

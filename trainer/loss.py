@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import torch
 
-from faceid_gui.engine.matching import DISTANCE_EPS
+from faceid_gui.engine.model_file import DISTANCE_EPS
 
 
 def pair_distance(a: torch.Tensor, b: torch.Tensor, eps: float = DISTANCE_EPS) -> torch.Tensor:

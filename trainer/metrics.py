@@ -3,6 +3,14 @@ from __future__ import annotations
 
 import numpy as np
 
+from faceid_gui.engine.model_file import DISTANCE_EPS
+
+
+def pair_distances(embeddings: np.ndarray, pairs: np.ndarray) -> np.ndarray:
+    """The app's distance (ε inside the root) between rows pairs[:, 0] and pairs[:, 1], in float64."""
+    diff = embeddings[pairs[:, 0]].astype(np.float64) - embeddings[pairs[:, 1]]
+    return np.sqrt((diff ** 2).sum(1) + DISTANCE_EPS)
+
 
 def roc_curve(dist: np.ndarray, same: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """FAR (false accepts / different pairs) and TAR (true accepts / same pairs) for thresholds at each distance."""

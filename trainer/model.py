@@ -21,9 +21,13 @@ class ModelConfig:
     input_size: int = 64
     normalize: bool = True  # unit-length embeddings keep distances in [0, 2] and the margin meaningful
     name: str = "densenet121"
+    # Input normalisation, part of the network's contract: RGB in [0, 1] mapped by (x - mean) / std.
+    mean: tuple[float, float, float] = (0.5, 0.5, 0.5)
+    std: tuple[float, float, float] = (0.5, 0.5, 0.5)
 
     def __post_init__(self):
         self.block_config = tuple(self.block_config)
+        self.mean, self.std = tuple(self.mean), tuple(self.std)
         if not 0 < self.compression <= 1:
             raise ValueError("compression (theta) must be in (0, 1]")
 

@@ -2,12 +2,11 @@
 from __future__ import annotations
 
 import csv
-import io
 import json
 import os
 import random
 import time
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 import numpy as np
@@ -16,18 +15,24 @@ import torch.distributed as dist
 
 from .augment import AugmentConfig, augment
 from .data import Progress, evaluation_pairs, make_pairs, pk_batches
-from .export import MEAN, STD, atomic_write_bytes
-from .loss import batch_contrastive_loss, contrastive_loss, distance_distillation_loss, pair_distance
-from .metrics import best_threshold, rates_at, threshold_for_far, verification_report
+from .checkpoint import CheckpointSaver, load_weights, restore
+from .errors import TrainerError
+from .loss import batch_contrastive_loss, contrastive_loss, distance_distillation_loss
+from .metrics import best_threshold, pair_distances, rates_at, threshold_for_far, verification_report
 from .model import DenseNetEmbedding, ModelConfig, SiameseNetwork, preset
+
 
 
 @dataclass
 class TrainConfig:
+    """Everything a run depends on, recorded in its checkpoints: the network, the augmentation, the training."""
+
     out: str = "runs/latest"
     preset: str = "densenet121"
     input_size: int = 64
     embedding_size: int = 32
+    model: ModelConfig | None = None  # the network; None = `preset` at `input_size` / `embedding_size`
+    augmentation: AugmentConfig | None = field(default_factory=AugmentConfig)  # None: no augmentation
     epochs: int = 30
     batch_size: int = 64  # pairs per step ("pairs" mode)
     pair_mode: str = "pairs"  # "pairs": anchor/positive/negative as in the method; "batch": every pair of a P×K batch
@@ -41,7 +46,6 @@ class TrainConfig:
     beta2: float = 0.99
     cycle_epochs: float = 4.0  # one full LR up-and-down cycle
     weight_decay: float = 0.0
-    augment: bool = True
     seed: int = 0
     threshold_far: float | None = None  # calibrate for this FAR instead of best accuracy
     distill_weight: float = 0.0  # weight of the teacher's distance-distillation term (needs `trainer teach`)
@@ -50,10 +54,27 @@ class TrainConfig:
     amp: bool = True
     resume: bool = False
 
+    def __post_init__(self):
+        if self.model is None:
+            self.model = preset(self.preset, input_size=self.input_size, embedding_size=self.embedding_size)
+        elif isinstance(self.model, dict):
+            self.model = ModelConfig(**self.model)
+        if isinstance(self.augmentation, dict):
+            self.augmentation = AugmentConfig(**self.augmentation)
+        self.input_size, self.embedding_size = self.model.input_size, self.model.embedding_size
+        if self.pair_mode not in ("pairs", "batch"):
+            raise TrainerError(f"unknown pair mode {self.pair_mode!r}: pairs or batch")
+
     @classmethod
     def from_dict(cls, values: dict) -> "TrainConfig":
         names = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in values.items() if k in names})
+        known = {k: v for k, v in values.items() if k in names}
+        if values.get("augment", True) is False:  # checkpoints before the augmentation was recorded
+            known["augmentation"] = None
+        return cls(**known)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
 
 
 def set_seed(seed: int) -> None:
@@ -80,33 +101,34 @@ def distributed() -> tuple[int, int]:
 def to_input(crops_u8: torch.Tensor, cfg: TrainConfig, generator: torch.Generator | None, train: bool) -> torch.Tensor:
     """uint8 NHWC crops on the device -> normalised float NCHW, augmented when training."""
     x = crops_u8.permute(0, 3, 1, 2).float() / 255.0
-    if train and cfg.augment:
-        x = augment(x, AugmentConfig(), generator)
-    mean = torch.tensor(MEAN, device=x.device).view(1, 3, 1, 1)
-    std = torch.tensor(STD, device=x.device).view(1, 3, 1, 1)
+    if train and cfg.augmentation is not None:
+        x = augment(x, cfg.augmentation, generator)
+    mean = torch.tensor(cfg.model.mean, device=x.device).view(1, 3, 1, 1)
+    std = torch.tensor(cfg.model.std, device=x.device).view(1, 3, 1, 1)
     return ((x - mean) / std).contiguous(memory_format=torch.channels_last)
 
 
 @torch.inference_mode()
-def embed_all(encoder: DenseNetEmbedding, crops: torch.Tensor, cfg: TrainConfig, batch: int = 256) -> torch.Tensor:
+def embed_all(encoder: DenseNetEmbedding, crops: torch.Tensor, cfg: TrainConfig, batch: int = 256) -> np.ndarray:
     encoder.eval()
     out = [encoder(to_input(crops[i:i + batch], cfg, None, train=False)).float() for i in range(0, len(crops), batch)]
-    return torch.cat(out)
+    return torch.cat(out).cpu().numpy()
 
 
-def validate(encoder: DenseNetEmbedding, crops: torch.Tensor, labels: np.ndarray, cfg: TrainConfig) -> dict:
-    """Verification on validation identities; calibrates the threshold there."""
+def evaluate(encoder: DenseNetEmbedding, crops: torch.Tensor, labels: np.ndarray, cfg: TrainConfig) -> dict:
+    """Verification on validation identities (the same pairs and distance as `trainer evaluate`); calibrates the
+    threshold there and records the FAR/FRR curve the app uses to say what a threshold means."""
     emb = embed_all(encoder, crops, cfg)
-    pairs = evaluation_pairs(labels, seed=12345)
-    d = pair_distance(emb[pairs[:, 0]], emb[pairs[:, 1]]).cpu().numpy().astype(np.float64)
+    pairs = evaluation_pairs(labels)  # the pairs `trainer evaluate` uses
+    d = pair_distances(emb, pairs)
     same = pairs[:, 2].astype(bool)
     if cfg.threshold_far is not None:
         threshold = threshold_for_far(d, same, cfg.threshold_far)
     else:
         threshold, _ = best_threshold(d, same)
     report = verification_report(d, same, threshold)
-    report["threshold_rule"] = f"FAR={cfg.threshold_far}" if cfg.threshold_far is not None else "max accuracy"
-    # FAR/FRR against threshold, stored in the exported model so the app can say what a slider value means.
+    report["threshold_rule"] = (f"largest distance with FAR <= {cfg.threshold_far} on validation people"
+                                if cfg.threshold_far is not None else "best accuracy on validation people")
     report["rate_curve"] = [[round(float(t), 4), *(round(r, 5) for r in rates_at(d, same, t))]
                             for t in np.linspace(0.0, 2.0, 101)]
     return report
@@ -123,22 +145,73 @@ def build_optimizer(model: torch.nn.Module, cfg: TrainConfig, steps_per_epoch: i
     return optimizer, scheduler
 
 
-def save_checkpoint(path: Path, state: dict) -> None:
-    buffer = io.BytesIO()
-    torch.save(state, buffer)
-    atomic_write_bytes(path, buffer.getvalue())
+@dataclass
+class TrainingData:
+    """Training and validation crops with their labels, and the teacher's targets where it has seen a photo."""
+
+    train_crops: np.ndarray
+    train_labels: np.ndarray
+    val_crops: np.ndarray
+    val_labels: np.ndarray
+    teacher: tuple[np.ndarray, np.ndarray] | None = None  # (targets, known) in train_crops' order
+    info: dict = field(default_factory=dict)
 
 
-def load_encoder(checkpoint: Path) -> tuple[DenseNetEmbedding, dict]:
-    state = torch.load(checkpoint, map_location="cpu", weights_only=False)
-    encoder = DenseNetEmbedding(ModelConfig(**state["model_config"]))
-    encoder.load_state_dict(state["model"])
-    return encoder.eval(), state
+@dataclass
+class _Step:
+    """What one optimisation step needs, built once per run."""
+
+    siamese: torch.nn.Module
+    optimizer: torch.optim.Optimizer
+    scheduler: object
+    scaler: torch.amp.GradScaler
+    use_amp: bool
+    crops: torch.Tensor
+    labels: torch.Tensor
+    teacher: tuple[torch.Tensor, torch.Tensor] | None
 
 
-def train(cfg: TrainConfig, train_crops: np.ndarray, train_labels: np.ndarray, val_crops: np.ndarray,
-          val_labels: np.ndarray, data_info: dict | None = None, log=print,
-          teacher: tuple[np.ndarray, np.ndarray] | None = None) -> dict:
+def train_one_epoch(step: _Step, cfg: TrainConfig, batches: list[np.ndarray], epoch: int,
+                    progress: Progress | None) -> tuple[float, int]:
+    """One pass over the epoch's batches; returns (mean loss, images seen)."""
+    device = step.crops.device
+    generator = torch.Generator().manual_seed(cfg.seed * 1000 + epoch)
+    step.siamese.train()
+    seen, loss_sum, t0 = 0, 0.0, time.time()
+    for batch in batches:
+        batch_t = torch.from_numpy(batch).to(device)
+        with torch.autocast(device.type, dtype=torch.float16, enabled=step.use_amp):
+            if cfg.pair_mode == "pairs":
+                a = to_input(step.crops[batch_t[:, 0]], cfg, generator, True)
+                b = to_input(step.crops[batch_t[:, 1]], cfg, generator, True)
+                ea, eb = step.siamese(a, b)
+                loss = contrastive_loss(ea.float(), eb.float(), batch_t[:, 2], cfg.margin)
+                rows, embeddings = torch.cat([batch_t[:, 0], batch_t[:, 1]]), torch.cat([ea, eb]).float()
+            else:
+                x = to_input(step.crops[batch_t], cfg, generator, True)
+                half = len(x) // 2
+                ea, eb = step.siamese(x[:half], x[half:])
+                rows, embeddings = batch_t, torch.cat([ea, eb]).float()
+                loss = batch_contrastive_loss(embeddings, step.labels[rows], cfg.margin)
+            if step.teacher is not None:
+                targets, known_all = step.teacher
+                known = known_all[rows]
+                loss = loss + cfg.distill_weight * distance_distillation_loss(embeddings[known], targets[rows][known])
+        seen += len(rows)
+        step.optimizer.zero_grad(set_to_none=True)
+        step.scaler.scale(loss).backward()
+        step.scaler.step(step.optimizer)
+        step.scaler.update()
+        step.scheduler.step()
+        loss_sum += float(loss.detach())
+        if progress:
+            progress.step(extra=f"loss {loss_sum / (progress.done + 1):.4f} lr {step.scheduler.get_last_lr()[0]:.2e} "
+                                f"b1 {step.optimizer.param_groups[0]['betas'][0]:.3f} "
+                                f"{seen / (time.time() - t0):.0f} img/s")
+    return loss_sum / max(len(batches), 1), seen
+
+
+def train(cfg: TrainConfig, data: TrainingData, log=print) -> dict:
     """Train; writes last.pt / best.pt / log.csv / config.json under cfg.out. Returns the best checkpoint's metrics."""
     rank, world = distributed()
     device = pick_device(cfg.device)
@@ -147,95 +220,55 @@ def train(cfg: TrainConfig, train_crops: np.ndarray, train_labels: np.ndarray, v
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
     set_seed(cfg.seed)
-    model_cfg = preset(cfg.preset, input_size=cfg.input_size, embedding_size=cfg.embedding_size)
-    encoder = DenseNetEmbedding(model_cfg)
+    encoder = DenseNetEmbedding(cfg.model)
     if cfg.init_from and not cfg.resume:
-        encoder.load_state_dict(torch.load(cfg.init_from, map_location="cpu", weights_only=False)["model"])
+        load_weights(encoder, Path(cfg.init_from))
     encoder = encoder.to(device).to(memory_format=torch.channels_last)
     siamese = SiameseNetwork(encoder)
     if world > 1:
         siamese = torch.nn.parallel.DistributedDataParallel(siamese, device_ids=[device.index] if device.type == "cuda" else None)
-    steps_per_epoch = _steps_per_epoch(cfg, train_labels, world)
-    optimizer, scheduler = build_optimizer(encoder, cfg, steps_per_epoch)
+    optimizer, scheduler = build_optimizer(encoder, cfg, _steps_per_epoch(cfg, data.train_labels, world))
     use_amp = cfg.amp and device.type == "cuda"
     scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
-    start_epoch, best, history = 0, None, []
+    start_epoch, history, saver = 0, [], CheckpointSaver(out)
     if cfg.resume and (out / "last.pt").is_file():
-        state = torch.load(out / "last.pt", map_location="cpu", weights_only=False)
-        encoder.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        scheduler.load_state_dict(state["scheduler"])
-        scaler.load_state_dict(state["scaler"])
-        start_epoch, best, history = state["epoch"] + 1, state.get("best"), state.get("history", [])
-        torch.set_rng_state(state["torch_rng"])
-        log(f"resumed from epoch {state['epoch'] + 1}")
+        state = restore(out / "last.pt", encoder, optimizer, scheduler, scaler)
+        start_epoch, history, saver.best = state["epoch"] + 1, state.get("history", []), state.get("best")
+        log(f"resumed from epoch {start_epoch}")
     if rank == 0:
-        (out / "config.json").write_text(json.dumps({"train": asdict(cfg), "model": model_cfg.to_dict(),
-                                                     "data": data_info or {}}, indent=2))
-    train_t = torch.from_numpy(train_crops).to(device)
-    val_t = torch.from_numpy(val_crops).to(device)
-    labels_t = torch.from_numpy(train_labels).to(device)
-    distilling = teacher is not None and cfg.distill_weight > 0
-    if distilling:
-        teacher_t, known_t = torch.from_numpy(teacher[0]).to(device), torch.from_numpy(teacher[1]).to(device)
+        (out / "config.json").write_text(json.dumps({"train": cfg.to_dict(), "data": data.info}, indent=2))
+    teacher = None
+    if data.teacher is not None and cfg.distill_weight > 0:
+        teacher = tuple(torch.from_numpy(t).to(device) for t in data.teacher)
+    step = _Step(siamese, optimizer, scheduler, scaler, use_amp, torch.from_numpy(data.train_crops).to(device),
+                 torch.from_numpy(data.train_labels).to(device), teacher)
+    val_crops = torch.from_numpy(data.val_crops).to(device)
     for epoch in range(start_epoch, cfg.epochs):
-        generator = torch.Generator().manual_seed(cfg.seed * 1000 + epoch)
-        encoder.train()
-        batches = _epoch_batches(cfg, train_labels, epoch, rank, world)
+        batches = _epoch_batches(cfg, data.train_labels, epoch, rank, world)
         progress = Progress(len(batches), f"epoch {epoch + 1}/{cfg.epochs}") if rank == 0 else None
-        t0, seen, loss_sum = time.time(), 0, 0.0
-        for batch in batches:
-            batch_t = torch.from_numpy(batch).to(device)
-            with torch.autocast(device.type, dtype=torch.float16, enabled=use_amp):
-                if cfg.pair_mode == "pairs":
-                    a = to_input(train_t[batch_t[:, 0]], cfg, generator, True)
-                    b = to_input(train_t[batch_t[:, 1]], cfg, generator, True)
-                    ea, eb = siamese(a, b)
-                    loss = contrastive_loss(ea.float(), eb.float(), batch_t[:, 2], cfg.margin)
-                    seen += 2 * len(batch)
-                    rows, embeddings = torch.cat([batch_t[:, 0], batch_t[:, 1]]), torch.cat([ea, eb]).float()
-                else:
-                    x = to_input(train_t[batch_t], cfg, generator, True)
-                    half = len(x) // 2
-                    ea, eb = siamese(x[:half], x[half:])
-                    rows, embeddings = batch_t, torch.cat([ea, eb]).float()
-                    loss = batch_contrastive_loss(embeddings, labels_t[rows], cfg.margin)
-                    seen += len(batch)
-                if distilling:
-                    known = known_t[rows]
-                    loss = loss + cfg.distill_weight * distance_distillation_loss(embeddings[known], teacher_t[rows][known])
-            optimizer.zero_grad(set_to_none=True)
-            scaler.scale(loss).backward()
-            scaler.step(optimizer)
-            scaler.update()
-            scheduler.step()
-            loss_sum += float(loss.detach())
-            if progress:
-                progress.step(extra=f"loss {loss_sum / (progress.done + 1):.4f} lr {scheduler.get_last_lr()[0]:.2e} "
-                                    f"b1 {optimizer.param_groups[0]['betas'][0]:.3f} {seen / (time.time() - t0):.0f} img/s")
+        t0 = time.time()
+        loss, seen = train_one_epoch(step, cfg, batches, epoch, progress)
         if progress:
             progress.close()
         if rank != 0:
             continue
-        metrics = validate(encoder, val_t, val_labels, cfg)
-        row = {"epoch": epoch + 1, "loss": loss_sum / max(len(batches), 1), "lr": scheduler.get_last_lr()[0],
-               "images_per_s": seen * world / (time.time() - t0), "val_auc": metrics["roc_auc"],
+        seconds = time.time() - t0
+        metrics = evaluate(encoder, val_crops, data.val_labels, cfg)
+        row = {"epoch": epoch + 1, "loss": loss, "lr": scheduler.get_last_lr()[0],
+               "images_per_s": seen * world / seconds, "epoch_s": seconds, "val_auc": metrics["roc_auc"],
                "val_best_accuracy": metrics["best_accuracy"], "val_kfold_accuracy": metrics["kfold_accuracy"],
                "val_eer": metrics["eer"], "threshold": metrics["threshold"]}
         history.append(row)
         log(" ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in row.items()))
-        state = {"model": encoder.state_dict(), "model_config": model_cfg.to_dict(), "optimizer": optimizer.state_dict(),
+        state = {"model": encoder.state_dict(), "model_config": cfg.model.to_dict(), "optimizer": optimizer.state_dict(),
                  "scheduler": scheduler.state_dict(), "scaler": scaler.state_dict(), "epoch": epoch,
-                 "train_config": asdict(cfg), "metrics": metrics, "history": history, "data": data_info or {},
+                 "train_config": cfg.to_dict(), "metrics": metrics, "history": history, "data": data.info,
                  "torch_rng": torch.get_rng_state()}
-        if best is None or metrics["roc_auc"] > best["roc_auc"]:
-            best = dict(metrics, epoch=epoch + 1)
-            save_checkpoint(out / "best.pt", dict(state, best=best))
-        save_checkpoint(out / "last.pt", dict(state, best=best))
+        saver.save(state, metrics, epoch + 1)
         _write_log(out, history)
     if world > 1:
         dist.barrier()
-    return best or {}
+    return saver.best or {}
 
 
 def _steps_per_epoch(cfg: TrainConfig, labels: np.ndarray, world: int) -> int:
@@ -249,9 +282,7 @@ def _epoch_batches(cfg: TrainConfig, labels: np.ndarray, epoch: int, rank: int, 
     if cfg.pair_mode == "pairs":
         pairs = make_pairs(labels, seed)[rank::world]
         return [pairs[i:i + cfg.batch_size] for i in range(0, len(pairs), cfg.batch_size)]
-    if cfg.pair_mode == "batch":
-        return pk_batches(labels, cfg.p, cfg.k, seed)[rank::world]
-    raise ValueError(f"unknown pair_mode {cfg.pair_mode!r}")
+    return pk_batches(labels, cfg.p, cfg.k, seed)[rank::world]
 
 
 def _write_log(out: Path, history: list[dict]) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import ModelError
-from .model_file import METADATA_PREFIX, ModelFile  # noqa: F401 - METADATA_PREFIX: trainer/export.py imports it here
+from .model_file import ModelFile
 from .runtime import create_session
 
 

@@ -1,0 +1,102 @@
+"""Checkpoints (in the manner of timm's CheckpointSaver): atomic writes, resume, the encoder alone, installation.
+
+A checkpoint is one torch file: the encoder's weights and config, the optimiser, schedule and scaler state for
+resuming, the training config, the validation metrics and history, the data description and the RNG state.
+"""
+from __future__ import annotations
+
+import io
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import torch
+
+from .errors import TrainerError
+from .model import DenseNetEmbedding, ModelConfig
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write via a synced temp file in the same folder and os.replace: readers never see half a file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, 0o644)  # models are not secret; mkstemp would leave 0600
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def save_checkpoint(path: Path, state: dict) -> None:
+    buffer = io.BytesIO()
+    torch.save(state, buffer)
+    atomic_write_bytes(path, buffer.getvalue())
+
+
+def load_checkpoint(path: Path) -> dict:
+    try:
+        return torch.load(path, map_location="cpu", weights_only=False)
+    except FileNotFoundError:
+        raise TrainerError(f"checkpoint not found: {path}") from None
+    except Exception as exc:  # noqa: BLE001 - torch raises many types for a file that is not a checkpoint
+        raise TrainerError(f"cannot read checkpoint {path}: {exc}") from None
+
+
+def load_encoder(path: Path) -> tuple[DenseNetEmbedding, dict]:
+    """The embedding network of a checkpoint, in eval mode, and the whole checkpoint state."""
+    state = load_checkpoint(path)
+    encoder = DenseNetEmbedding(ModelConfig(**state["model_config"]))
+    encoder.load_state_dict(state["model"])
+    return encoder.eval(), state
+
+
+def load_weights(encoder: DenseNetEmbedding, path: Path) -> None:
+    """Start from another run's weights (fine-tuning); the architectures must agree."""
+    state = load_checkpoint(path)
+    if ModelConfig(**state["model_config"]) != encoder.config:
+        raise TrainerError(f"{path} holds a different network ({state['model_config'].get('name')}) "
+                           f"than this run ({encoder.config.name})")
+    encoder.load_state_dict(state["model"])
+
+
+def restore(path: Path, encoder, optimizer, scheduler, scaler) -> dict:
+    """Put a run back where its last checkpoint left it; returns the checkpoint state."""
+    state = load_checkpoint(path)
+    encoder.load_state_dict(state["model"])
+    optimizer.load_state_dict(state["optimizer"])
+    scheduler.load_state_dict(state["scheduler"])
+    scaler.load_state_dict(state["scaler"])
+    torch.set_rng_state(state["torch_rng"])
+    return state
+
+
+class CheckpointSaver:
+    """Keeps `last.pt` after every epoch and `best.pt` whenever the watched metric improves (higher is better)."""
+
+    def __init__(self, out: Path, metric: str = "roc_auc", best: dict | None = None):
+        self.out, self.metric, self.best = Path(out), metric, best
+
+    def save(self, state: dict, metrics: dict, epoch: int) -> bool:
+        improved = self.best is None or metrics[self.metric] > self.best[self.metric]
+        if improved:
+            self.best = dict(metrics, epoch=epoch)
+            save_checkpoint(self.out / "best.pt", dict(state, best=self.best))
+        save_checkpoint(self.out / "last.pt", dict(state, best=self.best))
+        return improved
+
+
+def install_model(model: Path, target: Path) -> Path:
+    """Atomically place an exported model where the app looks; the previous one is kept as .previous.onnx."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if target.exists():
+        shutil.copy2(target, target.with_suffix(".previous.onnx"))
+    atomic_write_bytes(target, Path(model).read_bytes())
+    return target
