@@ -22,7 +22,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from .engine import LIVE_MIN_FACE, FaceEngine, FaceTracker, GalleryIndex, decode_image
+from .engine import LIVE_MIN_FACE, PHOTO_SMALLEST_FACE, FaceEngine, FaceTracker, GalleryIndex, decode_image
 from .paths import assets_dir
 
 GUI_PROBE = """
@@ -186,8 +186,9 @@ def measure(args) -> dict:
     files = _photo_files(args.photos, args.limit)
     blobs = [f.read_bytes() for f in files]
     fig["photos"] = len(files)
-    # The app looks for faces from 20 px; dlib's HOG, upsampled once, finds them from about 40 px: both are shown.
-    for key, min_face in (("photo", None), ("photo_40px", 40)):
+    # The app's photo path looks for faces from 40 px (as dlib's HOG upsampled once does) and down to 20 px when it
+    # found none; every face down to 20 px is shown too.
+    for key, min_face in (("photo", None), ("photo_20px", PHOTO_SMALLEST_FACE)):
         ours, found = [], 0
         for blob in blobs:
             start = time.process_time()
@@ -208,7 +209,7 @@ def measure(args) -> dict:
         fig["peer_photo_cpu_ms"] = statistics.median(theirs) * 1000
         fig["peer_photo_found"] = found
         fig["photo_cpu_ratio"] = fig["peer_photo_cpu_ms"] / fig["photo_cpu_ms"]
-        fig["photo_40px_cpu_ratio"] = fig["peer_photo_cpu_ms"] / fig["photo_40px_cpu_ms"]
+        fig["photo_20px_cpu_ratio"] = fig["peer_photo_cpu_ms"] / fig["photo_20px_cpu_ms"]
         shape = peer.shapes(sample, peer.detector(sample, 1)[0])
         fig["peer_embed_ms"] = _cpu_median(lambda: peer.encoder.compute_face_descriptor(sample, shape, 1), args.repeat)
         peer_live = []
@@ -235,9 +236,8 @@ def table(fig: dict) -> str:
         (f"photo: decode+detect+align+embed, CPU ms ({fig['photos']} photos)", fig["photo_cpu_ms"],
          fig.get("peer_photo_cpu_ms")),
         ("  photos with a face found", fig["photo_found"], fig.get("peer_photo_found")),
-        ("  same, faces >= 40 px as dlib's default finds, CPU ms", fig["photo_40px_cpu_ms"],
-         fig.get("peer_photo_cpu_ms")),
-        ("  photos with a face found", fig["photo_40px_found"], fig.get("peer_photo_found")),
+        ("  same, every face down to 20 px, CPU ms", fig["photo_20px_cpu_ms"], fig.get("peer_photo_cpu_ms")),
+        ("  photos with a face found", fig["photo_20px_found"], fig.get("peer_photo_found")),
         ("detect (512x512 photo), CPU ms", fig["detect_ms"], None),
         ("embed one face, CPU ms", fig["embed_ms"], fig.get("peer_embed_ms")),
         ("embed, per face in a batch of 16, CPU ms", fig["embed_batch16_ms_per_face"], None),
@@ -254,8 +254,8 @@ def table(fig: dict) -> str:
         cell = lambda v: "" if v is None else (v if isinstance(v, str) else f"{v:.2f}" if isinstance(v, float) else str(v))  # noqa: E731
         lines.append(f"{name:62s} {cell(ours):>12s}" + (f" {cell(theirs):>10s}" if peer else ""))
     if peer:
-        lines.append(f"photo CPU ratio dlib/faceid: {fig['photo_cpu_ratio']:.1f}x with faces from 20 px, "
-                     f"{fig['photo_40px_cpu_ratio']:.1f}x from 40 px")
+        lines.append(f"photo CPU ratio dlib/faceid: {fig['photo_cpu_ratio']:.1f}x (the app's photo path), "
+                     f"{fig['photo_20px_cpu_ratio']:.1f}x with every face down to 20 px")
     return "\n".join(lines)
 
 

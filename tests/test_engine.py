@@ -121,3 +121,18 @@ def test_engine_uses_installed_model_then_shipped(private_data_dir):
     installed_model_path().write_bytes((assets_dir() / "faceid_embedder.onnx").read_bytes())
     assert default_model_path() == installed_model_path()
     assert FaceEngine().info.path == installed_model_path()
+
+
+def test_photos_are_searched_from_the_minimum_and_smaller_only_when_no_face_was_found(astronaut):
+    from faceid_gui.engine import PHOTO_MIN_FACE, PHOTO_SMALLEST_FACE, FaceDetector
+
+    assert PHOTO_SMALLEST_FACE < PHOTO_MIN_FACE
+    detector = FaceDetector(assets_dir(), prefer="cpu", min_face_size=400, smallest_face_size=20)
+    assert detector.detect(astronaut, 400) == []  # the face (~110 px) is below the first pass's minimum
+    calls = []
+    search = detector._detect
+    detector._detect = lambda rgb, min_face: calls.append(min_face) or search(rgb, min_face)
+    assert len(detector.detect(astronaut)) == 1 and calls == [400, 20]
+    calls.clear()
+    detector.min_face_size = 40
+    assert len(detector.detect(astronaut)) == 1 and calls == [40]  # found at once: no second search

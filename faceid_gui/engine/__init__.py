@@ -3,7 +3,7 @@
 Free of Qt and torch: it runs on onnxruntime, numpy and OpenCV alone (tests/test_boundaries.py holds it to that).
 """
 from .align import align_face, similarity_transform, template
-from .detector import LIVE_MIN_FACE, PHOTO_MIN_FACE, Face, FaceDetector
+from .detector import LIVE_MIN_FACE, PHOTO_MIN_FACE, PHOTO_SMALLEST_FACE, Face, FaceDetector
 from .embedder import Embedder, ModelInfo
 from .errors import CameraError, FaceIdError, GalleryError, ImageError, ModelError, NoFaceError
 from .gallery import Gallery, NewFace, Person
@@ -17,7 +17,7 @@ from .runtime import ProviderStatus, resolve_provider
 from .tracker import FaceTracker
 
 __all__ = [
-    "align_face", "similarity_transform", "template", "LIVE_MIN_FACE", "PHOTO_MIN_FACE", "Face", "FaceDetector",
+    "align_face", "similarity_transform", "template", "LIVE_MIN_FACE", "PHOTO_MIN_FACE", "PHOTO_SMALLEST_FACE", "Face", "FaceDetector",
     "Embedder", "ModelInfo", "CameraError", "FaceIdError", "GalleryError", "ImageError", "ModelError", "NoFaceError",
     "Gallery", "NewFace", "Person", "decode_image", "encode_jpeg", "load_image",
     "DISTANCE_EPS", "GalleryIndex", "Identification", "Match", "check_threshold", "distance", "distances", "identify",

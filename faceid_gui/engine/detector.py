@@ -28,9 +28,12 @@ class Face:
         return float((self.box[2] - self.box[0]) * (self.box[3] - self.box[1]))
 
 
-# Smallest face side searched for, in pixels. Photos: down to 20 px (a face in a group photo). Live frames: 40 px,
-# faces in front of a camera are near, and every smaller pyramid level would cost detection time on every frame.
-PHOTO_MIN_FACE = 20
+# Smallest face side searched for, in pixels. Photos: faces from 40 px first (what dlib's default finds; most of the
+# detector's time goes to the pyramid levels for smaller faces: 28 -> 12 CPU-ms on 200 CelebA photos, no main face
+# lost), and down to 20 px only when none was found (a far-away face). Live frames: 40 px, faces in front of a camera
+# are near, and every smaller pyramid level would cost detection time on every frame.
+PHOTO_MIN_FACE = 40
+PHOTO_SMALLEST_FACE = 20
 LIVE_MIN_FACE = 40
 
 
@@ -39,18 +42,27 @@ class FaceDetector:
 
     def __init__(self, assets: Path, prefer: str = "auto", min_face_size: int = PHOTO_MIN_FACE,
                  thresholds: tuple[float, float, float] = (0.6, 0.7, 0.8), max_side: int = 1024,
-                 scale_factor: float = 0.709):
+                 scale_factor: float = 0.709, smallest_face_size: int = PHOTO_SMALLEST_FACE):
         self.pnet, self.provider = create_session(assets / "mtcnn_pnet.onnx", prefer)
         self.rnet, _ = create_session(assets / "mtcnn_rnet.onnx", prefer)
         self.onet, _ = create_session(assets / "mtcnn_onet.onnx", prefer)
         self.min_face_size = min_face_size
+        self.smallest_face_size = min(smallest_face_size, min_face_size)
         self.thresholds = thresholds
         self.max_side = max_side
         self.scale_factor = scale_factor
 
     def detect(self, rgb: np.ndarray, min_face_size: int | None = None) -> list[Face]:
-        """All faces in an RGB uint8 image, largest first."""
-        min_face = float(min_face_size or self.min_face_size)
+        """All faces in an RGB uint8 image, largest first: from `min_face_size` px when given, else from the
+        detector's minimum, searching again down to its smallest face size when none was found."""
+        if min_face_size is not None:
+            return self._detect(rgb, float(min_face_size))
+        faces = self._detect(rgb, float(self.min_face_size))
+        if not faces and self.smallest_face_size < self.min_face_size:
+            faces = self._detect(rgb, float(self.smallest_face_size))
+        return faces
+
+    def _detect(self, rgb: np.ndarray, min_face: float) -> list[Face]:
         h, w = rgb.shape[:2]
         shrink = min(1.0, self.max_side / max(h, w))
         image = rgb
