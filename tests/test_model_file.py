@@ -4,10 +4,13 @@ import json
 import numpy as np
 import pytest
 
+from faceid_gui.engine import (AMBIGUOUS, DIFFERENT, NAMED, SAME, UNCERTAIN, UNKNOWN, Band, Match, NameVote, Rates,
+                               decide, explain, identify_all, one_in, verdict)
 from faceid_gui.engine import (CaptureGate, FaceIdError, GalleryIndex, ModelError, ModelFile, identify, model_metadata,
                                resolve_provider)
-from faceid_gui.engine.model_file import DISTANCE_DEFINITION, DISTANCE_EPS, FORMAT_VERSION, METADATA_PREFIX
-from faceid_gui.engine.detector import Face
+from faceid_gui.engine.detector import Face, drop_false_faces
+from faceid_gui.engine.model_file import (BAND_ERROR_RATIO, DISTANCE_DEFINITION, DISTANCE_EPS, FORMAT_VERSION,
+                                          METADATA_PREFIX)
 from faceid_gui.engine.pipeline import FaceResult, ImageResult
 
 BASE = dict(embedding_size=32, input_size=64, mean=[0.5] * 3, std=[0.5] * 3, threshold=0.5, margin=1.0,
@@ -121,9 +124,6 @@ def test_explicit_provider_beats_the_environment():
 
 
 # -- issue 13: three verdicts, the 1:N rule, unique names, live voting, false faces (numpy alone) ------------------
-from faceid_gui.engine import (AMBIGUOUS, DIFFERENT, NAMED, SAME, UNCERTAIN, UNKNOWN, Band, Match, NameVote,  # noqa: E402
-                               decide, explain, identify_all, one_in, verdict)
-from faceid_gui.engine.model_file import BAND_ERROR_RATIO  # noqa: E402
 
 # A smooth curve: FAR rises from 0 at 0.1 to 1 at 1.1, FRR falls from 1 at 0.1 to 0 at 1.1 (linear).
 LINEAR = [[d, min(max(d - 0.1, 0), 1), min(max(1.1 - d, 0), 1)] for d in np.round(np.arange(0, 1.25, 0.05), 2)]
@@ -162,10 +162,9 @@ def test_the_slider_range_is_where_the_rates_still_change():
 def test_rates_in_words():
     assert one_in(0.01) == "1 in 100" and one_in(0.27) == "27 in 100" and one_in(0.002) == "1 in 500"
     assert one_in(0.0) == "no" and one_in(0.0001) == "fewer than 1 in 1,000"
-    from faceid_gui.engine import Rates
-
-    text = explain(0.3, Rates(0.01, 0.4))
+    text = explain(Rates(0.01, 0.4), UNCERTAIN)
     assert "1 in 100 pairs of strangers came this close" in text and "40 in 100" in text and "AUC" not in text
+    assert "strangers" in explain(Rates(0.01, 0.4), SAME) and "strangers" not in explain(Rates(0.01, 0.4), DIFFERENT)
 
 
 def _m(pid, name, d):
@@ -203,8 +202,6 @@ def test_a_live_name_shows_once_it_held_for_several_frames():
 
 
 def test_small_unsure_detections_beside_the_main_face_are_dropped():
-    from faceid_gui.engine.detector import drop_false_faces
-
     def face(side, score):
         return Face(np.array([0, 0, side, side], np.float32), score, np.zeros((5, 2), np.float32))
 

@@ -167,12 +167,16 @@ def one_in(rate: float) -> str:
     return f"{round(rate * 100)} in 100"
 
 
-def explain(dist: float, rates) -> str:
-    """What a distance means on the people the model was validated on (rates: ModelFile.rates_at(dist))."""
+def explain(rates, answer: str = UNCERTAIN) -> str:
+    """What a distance means on the people the model was validated on (rates: ModelFile.rates_at(distance)): for
+    "same" how many strangers come this close, for "different" how many genuine pairs lie this far apart, both when
+    uncertain."""
     if rates is None:
         return "This model carries no validation error rates, so the distance cannot be put in words."
-    return (f"On people the model never saw: {one_in(rates.far)} pairs of strangers came this close, and "
-            f"{one_in(rates.frr)} pairs of photos of one person were this far apart.")
+    strangers = f"{one_in(rates.far)} pairs of strangers came this close"
+    genuine = f"{one_in(rates.frr)} pairs of photos of one person were this far apart"
+    said = {SAME: strangers, DIFFERENT: genuine}.get(answer, f"{strangers}, and {genuine}")
+    return f"On people the model never saw, {said}."
 
 
 class NameVote:
