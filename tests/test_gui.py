@@ -43,10 +43,15 @@ def test_drop_two_photos_gives_a_verdict_and_slider_flips_it(qtbot, window):
     d = tab.current_distance()
     bar = tab.threshold_bar
     bar.set_value(d + 0.02)
-    assert tab.verdict.text() == "Same person"
+    lenient = tab.verdict.text()
+    assert lenient == "Same person" or lenient == "Uncertain: too close to call (closer to same)"
     bar.set_value(d - 0.02)
-    assert tab.verdict.text() == "Not the same person"
+    strict = tab.verdict.text()
+    assert strict == "Different people" or strict == "Uncertain: too close to call (closer to different)"
     assert window.live.threshold_bar.value() == pytest.approx(d - 0.02, abs=0.003)  # one threshold for all tabs
+    band = window.state.band()  # the headline agrees with the engine's verdict at the current band
+    assert (strict == "Different people") == (d >= band.different_from)
+    assert "strangers" in tab.detail.text() or "one person" in tab.detail.text()
 
 
 def test_corrupt_file_says_so_in_the_drop_zone(qtbot, window, tmp_path):
@@ -86,9 +91,8 @@ def test_enroll_from_files_and_from_video_then_live_recognises(qtbot, window, tm
     assert names["Eileen"] == 1 and names["Camera Man"] >= 1
     window.state.set_threshold(window.state.engine.info.threshold)
     live_video = _video_of(sample("astronaut.jpg"), tmp_path / "live.avi")
-    with qtbot.waitSignal(window.live.frame_shown, timeout=30000, check_params_cb=bool) as shown:
-        window.live.start(str(live_video))
-    assert shown.args[0] == ["Eileen"]
+    with qtbot.waitSignal(window.live.frame_shown, timeout=30000, check_params_cb=lambda n: n == ["Eileen"]):
+        window.live.start(str(live_video))  # "…" until the same answer held for a few frames, then the name
     with qtbot.waitSignal(window.live.stopped, timeout=1000):
         window.live.stop()
     assert window.live.worker is None

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from faceid_gui.engine import (AMBIGUOUS, DIFFERENT, NAMED, SAME, UNCERTAIN, UNKNOWN, Band, Match, NameVote, Rates,
-                               decide, explain, identify_all, one_in, verdict)
+                               decide, enrolment_problems, explain, identify_all, one_in, verdict)
 from faceid_gui.engine import (CaptureGate, FaceIdError, GalleryIndex, ModelError, ModelFile, identify, model_metadata,
                                resolve_provider)
 from faceid_gui.engine.detector import Face, drop_false_faces
@@ -209,3 +209,16 @@ def test_small_unsure_detections_beside_the_main_face_are_dropped():
     assert drop_false_faces([main, small_unsure, small_sure, big_unsure]) == [main, small_sure, big_unsure]
     assert drop_false_faces([face(100, 0.5)])[0].score == 0.5  # the main face is never dropped
     assert drop_false_faces([]) == []
+
+
+def test_enrolling_a_face_unlike_the_person_or_like_someone_else_is_flagged():
+    index = GalleryIndex(np.array([[0, 0], [0.1, 0], [3, 0]], np.float32), np.array([1, 1, 2]), {1: "Padme", 2: "Rey"})
+    band = Band(0.3, 1.0)
+    faces = np.array([[0.05, 0], [1.5, 0], [2.9, 0]], np.float32)  # Padme, nobody, Rey
+    assert enrolment_problems(index, "padme ", faces, 0.5, band) == [
+        (1, "does not look like padme's other faces"), (2, "looks more like Rey, who is already enrolled")]
+    # A new person: their new faces are checked against each other and against everyone enrolled.
+    assert enrolment_problems(index, "Ana", faces[:1], 0.5, band) == [(0, "looks more like Padme, who is already enrolled")]
+    apart = np.array([[10, 0], [10.1, 0], [20, 0]], np.float32)
+    assert enrolment_problems(index, "Ana", apart, 0.5, band) == [(2, "does not look like Ana's other faces")]
+    assert enrolment_problems(index, "Ana", apart[:2], 0.5, band) == []

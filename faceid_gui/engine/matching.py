@@ -139,6 +139,27 @@ def identify_all(index: GalleryIndex, embeddings, threshold: float, k: int = 3) 
     return out
 
 
+def enrolment_problems(index: GalleryIndex, name: str, embeddings, threshold: float, band=None) -> list[tuple[int, str]]:
+    """Faces about to be enrolled under `name` that look wrong, as (position, reason): a face clearly unlike the
+    person's other faces (enrolled ones, or the other new ones for a new person: at or beyond the band's "different"
+    edge), or one the 1:N rule would name as someone else, nearer than the person's own faces."""
+    embeddings = [np.asarray(e, np.float32) for e in embeddings]
+    different_from = band.different_from if band is not None else check_threshold(threshold)
+    own_id = next((pid for pid, n in index.names.items() if n.casefold() == name.strip().casefold()), None)
+    problems = []
+    for k, e in enumerate(embeddings):
+        nearest = index.nearest(e, k=len(index.names) or 1) if len(index) else []
+        own = [m.distance for m in nearest if m.person_id == own_id]
+        if not own:  # a new person: their other new faces are all we know of them
+            own = [distance(e, other) for j, other in enumerate(embeddings) if j != k]
+        others = decide([m for m in nearest if m.person_id != own_id], threshold)
+        if others.status == NAMED and (not own or others.best.distance < min(own)):
+            problems.append((k, f"looks more like {others.best.name}, who is already enrolled"))
+        elif own and min(own) >= different_from:
+            problems.append((k, f"does not look like {name.strip()}'s other faces"))
+    return problems
+
+
 # -- Compare (1:1): three answers --------------------------------------------------------------------------------
 SAME, UNCERTAIN, DIFFERENT = "same", "uncertain", "different"
 
