@@ -49,8 +49,9 @@ def main() -> int:
         multi_after += len(kept) > 1
         if args.sheet:
             main_side = np.sqrt(faces[0].area)
-            tiles += [_tile(rgb, f, f"{len(tiles)} {np.sqrt(f.area) / main_side:.2f} {f.score:.3f}")
-                      for f in faces[1:] if not any(f is k for k in kept)]
+            for f in faces[1:]:
+                if not any(f is k for k in kept):
+                    tiles.append(_tile(rgb, f, f"{len(tiles)} {np.sqrt(f.area) / main_side:.2f} {f.score:.3f}"))
     print(f"rule: drop a face smaller than {FALSE_FACE_SIDE} x the main face's side AND scored under {FALSE_FACE_SCORE}")
     print(f"photos {len(photos)} (from #{args.start}), no face {none}")
     print(f"photos with more than one face: {multi_before} before, {multi_after} after")

@@ -55,9 +55,9 @@ class EnrollTab(QWidget):
         state.engine_changed.connect(self._model_changed)
 
     def eventFilter(self, watched, event) -> bool:
-        if watched is self.name and event.type() == QEvent.Type.ShortcutOverride \
+        if watched is self.name and event.type() == QEvent.Type.KeyPress \
                 and QKeySequence(event.keyCombination()) == self.add_files.shortcut():
-            event.ignore()  # not the line edit's: let the window's shortcut (Add photos) have it
+            self._choose_files()  # the line edit would take Ctrl+E as "end of line"
             return True
         return super().eventFilter(watched, event)
 

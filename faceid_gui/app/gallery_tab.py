@@ -82,11 +82,12 @@ class GalleryTab(QWidget):
         right_box.addWidget(self.person_title)
         right_box.addWidget(self.faces, 1)
         right_box.addWidget(self.source)
-        row = QHBoxLayout()
-        for b in (self.add_button, self.open_button, self.remove_button, self.drop_stale_button):
-            row.addWidget(b)
-        row.addStretch(1)
-        right_box.addLayout(row)
+        for pair in ((self.add_button, self.open_button), (self.remove_button, self.drop_stale_button)):
+            row = QHBoxLayout()  # two short rows: the tab fits at 800x600 and at a scale of 2
+            for b in pair:
+                row.addWidget(b)
+            row.addStretch(1)
+            right_box.addLayout(row)
         split = QSplitter(Qt.Orientation.Horizontal)
         split.addWidget(left)
         split.addWidget(right)
@@ -151,7 +152,7 @@ class GalleryTab(QWidget):
         for button in (self.rename_button, self.forget_button):
             button.setEnabled(name is not None)
         self.add_button.setEnabled(True)
-        self.add_button.setText(f"Add photos of {name}…" if name else "Add photos…")
+        self.add_button.setToolTip(f"Add photos of {name} on the Enroll tab" if name else "Enrol a new person")
         self.remove_button.setEnabled(face is not None)
         self.open_button.setEnabled(face is not None and bool(face.source) and Path(face.source).is_file())
         stale = any(self.faces.item(i).data(Qt.ItemDataRole.UserRole).stale for i in range(self.faces.count()))

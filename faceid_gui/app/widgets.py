@@ -46,7 +46,7 @@ class ImageView(QWidget):
         self.boxes: list[tuple[np.ndarray, str, QColor]] = []
         self.selected = -1
         self.message = ""
-        self.setMinimumSize(240, 180)
+        self.setMinimumSize(200, 150)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
 
     def set_image(self, rgb: np.ndarray | None, boxes=(), selected: int = -1, message: str = "") -> None:
@@ -91,7 +91,7 @@ class ImageView(QWidget):
                 if tag.top() < 0:
                     tag.moveTop(rect.bottom())
                 painter.fillRect(tag, colour)
-                painter.setPen(Qt.GlobalColor.white)
+                painter.setPen(Qt.GlobalColor.black if colour.lightnessF() > 0.6 else Qt.GlobalColor.white)
                 painter.drawText(tag, Qt.AlignmentFlag.AlignCenter, label)
         if self.message:
             # On the photo itself: white on a dark band, readable on any picture (black text vanished on dark ones).
