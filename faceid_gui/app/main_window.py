@@ -49,7 +49,8 @@ class MainWindow(QMainWindow):
         state.engine_changed.connect(self.update_status)
         state.gallery_changed.connect(self.update_status)
         self.update_status()
-        self.setMinimumSize(*MIN_SIZE)
+        room = (self.screen() or QGuiApplication.primaryScreen()).availableGeometry()
+        self.setMinimumSize(min(MIN_SIZE[0], room.width()), min(MIN_SIZE[1], room.height()))  # never beyond the screen
         geometry = state.settings.value("window/geometry")
         if geometry is None or not self.restoreGeometry(geometry):
             self.resize(*DEFAULT_SIZE)
