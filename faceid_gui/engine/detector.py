@@ -36,8 +36,8 @@ LIVE_MIN_FACE = 40
 # False faces (issue 13): MTCNN boxes hands, hair, patterns and text at O-Net scores of 0.8-0.95, and nearly always
 # small beside the photo's main face, while real faces mostly score above 0.95. A face is dropped when it is both
 # smaller than FALSE_FACE_SIDE times the largest face's side and scored below FALSE_FACE_SCORE; the largest face is
-# never dropped. On the first 1,500 CelebA-subset photos (tools/false_faces.py) this removed 25 of the 34 false
-# extra faces and 11 of the 56 real ones (blurred or dark faces in the background).
+# never dropped. On the first 1,500 CelebA-subset photos (tools/false_faces.py, counted by eye) it removed 24 of
+# about 34 false extra faces and 13 of about 56 real ones, all blurred, dark or half-hidden background faces.
 FALSE_FACE_SIDE = 0.5
 FALSE_FACE_SCORE = 0.95
 
