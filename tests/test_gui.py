@@ -423,3 +423,15 @@ def test_at_800x600_the_status_bar_and_photos_keep_their_room(qtbot, window):
     assert window.model_label.isVisible() and window.model_label.width() >= window.model_label.minimumSizeHint().width()
     assert window.compare.zones[0].height() >= 150
     assert window.minimumSizeHint().width() <= 800 and window.minimumSizeHint().height() <= 600
+
+
+def test_a_window_saved_larger_than_the_screen_comes_back_on_it(qtbot, window):
+    """Geometry saved at a smaller scale factor (or on a bigger screen) is shrunk onto this screen."""
+    room = window.screen().availableGeometry()
+    window.resize(room.width() * 2, room.height() * 2)
+    window.move(room.width(), room.height())
+    window.state.settings.setValue("window/geometry", window.saveGeometry())
+    again = MainWindow(window.state)
+    qtbot.addWidget(again)
+    assert again.width() <= room.width() and again.height() <= room.height()
+    assert room.intersects(again.frameGeometry())

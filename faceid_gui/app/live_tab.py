@@ -54,6 +54,9 @@ class LiveTab(QWidget):
             self.stop()
             return
         source = self.source.currentData()
+        if source is None:  # "No camera found"
+            self.view.set_image(None, message="No camera was found. Choose “Video file…” to play a video instead.")
+            return
         if source == "file":
             path, _ = QFileDialog.getOpenFileName(self, "Choose a video", self.state.open_folder("videos"), VIDEO_FILTER)
             if not path:
