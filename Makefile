@@ -18,7 +18,9 @@ $(STAMP): pyproject.toml | $(BIN)/python
 
 install: $(STAMP)
 
+# The window needs Qt's X11 libraries: installed with apt where that needs no password, else the command is printed.
 run: install
+	sh tools/qt-deps.sh $(VENV)
 	env -u QT_QPA_PLATFORM $(BIN)/faceid
 
 test: install

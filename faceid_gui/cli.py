@@ -9,7 +9,9 @@ from pathlib import Path
 
 from .errorlog import unexpected_error
 
-EXIT_SAME, EXIT_DIFFERENT, EXIT_ERROR = 0, 1, 2
+# compare: 0 same, 1 different, 3 uncertain (too close to call, engine.matching.verdict), 2 error.
+# identify: 0 named, 1 unknown, 3 ambiguous (two people too close to tell apart), 2 error.
+EXIT_SAME, EXIT_DIFFERENT, EXIT_ERROR, EXIT_UNCERTAIN = 0, 1, 2, 3
 
 
 class _Parser(argparse.ArgumentParser):
@@ -49,7 +51,12 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--self-test", action="store_true", help="check models and inference, exit 0 when all pass")
     sub = parser.add_subparsers(dest="command", parser_class=_Parser)
 
-    p = sub.add_parser("compare", help="are two photos the same person? exit 0 same, 1 different, 2 error")
+    p = sub.add_parser(
+        "compare", help="are two photos the same person? exit 0 same, 1 different, 3 uncertain, 2 error",
+        description="Are two photos the same person? Three answers: same (exit 0), different (exit 1), uncertain "
+                    "(exit 3: the distance lies in the model's uncertain band, where either answer would be wrong "
+                    "at least a tenth as often as at the threshold on the model's validation people); "
+                    "exit 2 on any error. With several faces in a photo, the two faces nearest each other are used.")
     p.add_argument("a", type=Path)
     p.add_argument("b", type=Path)
     p.add_argument("--threshold", type=_threshold, help="decision threshold (default: the model's calibrated one)")
@@ -63,7 +70,12 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("name")
     p.add_argument("images", nargs="+", type=Path)
 
-    p = sub.add_parser("identify", help="who in the gallery is this?")
+    p = sub.add_parser(
+        "identify", help="who in the gallery is this? exit 0 named, 1 unknown, 3 ambiguous, 2 error",
+        description="Who in the gallery is this? A person is named only when within the threshold and clearly nearer "
+                    "than the second nearest (exit 0); otherwise 'unknown' (exit 1) or 'A or B?' (exit 3). "
+                    "Every face of the photo is identified (--json: 'faces'), never two with the same name; "
+                    "the top-level answer is the largest face's.")
     p.add_argument("image", type=Path)
     p.add_argument("--top", type=_positive_int, default=5)
     p.add_argument("--threshold", type=_threshold)
@@ -106,26 +118,28 @@ def _print(obj, as_json: bool, text: str) -> None:
 
 
 def cmd_compare(args) -> int:
-    from .engine import distance, is_same
+    from .engine import SAME, UNCERTAIN, distance, explain, verdict
+    from .engine.pipeline import best_pair, pair_note
 
     engine = _engine(args)
     threshold = args.threshold if args.threshold is not None else engine.info.threshold
-    notes = []
-    results = []
-    for path in (args.a, args.b):
-        result = engine.analyze_file(path)
-        if result.choice_note:
-            notes.append(f"{path.name}: {result.choice_note}")
-        results.append(result.chosen)
-    dist = distance(results[0].embedding, results[1].embedding)
-    same = is_same(dist, threshold)
+    a, b = (engine.analyze_file(path) for path in (args.a, args.b))
+    chosen = best_pair(a, b)
+    notes = [f"{path.name}: {pair_note(result, k)}" for path, result, k in zip((args.a, args.b), (a, b), chosen)
+             if pair_note(result, k)]
+    dist = distance(a.faces[chosen[0]].embedding, b.faces[chosen[1]].embedding)
+    band = engine.info.uncertain_band(threshold)
+    answer = verdict(dist, threshold, band)
     for note in notes:
         print(note, file=sys.stderr)
-    verdict = "same person" if same else "different people"
-    _print({"a": str(args.a), "b": str(args.b), "distance": dist, "threshold": threshold, "same": same,
-            "verdict": verdict, "notes": notes}, args.json,
-           f"distance {dist:.4f}  threshold {threshold:.4f}  ->  {verdict}")
-    return EXIT_SAME if same else EXIT_DIFFERENT
+    rates = engine.info.rates_at(dist)
+    words = {SAME: "same person", UNCERTAIN: "uncertain", "different": "different people"}[answer]
+    _print({"a": str(args.a), "b": str(args.b), "distance": dist, "threshold": threshold, "verdict": answer,
+            "same": answer == SAME, "band": list(band), "faces_used": list(chosen),
+            "rates": rates._asdict() if rates else None, "notes": notes}, args.json,
+           f"distance {dist:.4f}  threshold {threshold:.4f}  ->  {words}\n"
+           f"same below {band.same_below:.4f}, different from {band.different_from:.4f}. {explain(rates, answer)}")
+    return {SAME: EXIT_SAME, UNCERTAIN: EXIT_UNCERTAIN}.get(answer, EXIT_DIFFERENT)
 
 
 def cmd_embed(args) -> int:
@@ -184,24 +198,29 @@ def cmd_enroll(args) -> int:
 
 
 def cmd_identify(args) -> int:
-    from .engine import identify
+    from .engine import AMBIGUOUS, NAMED, identify_all
 
     engine = _engine(args)
     threshold = args.threshold if args.threshold is not None else engine.info.threshold
-    face = engine.analyze_file(args.image).chosen
+    result = engine.analyze_file(args.image)
     with _gallery(args, engine) as gallery:
-        who = identify(gallery.index(), face.embedding, threshold, k=args.top)
-        stale, skipped = gallery.stale_count(), gallery.skipped_rows
+        everyone = identify_all(gallery.index(), [f.embedding for f in result.faces], threshold, k=args.top)
+        stale, skipped, empty = gallery.stale_count(), gallery.skipped_rows, len(gallery.index()) == 0
     if stale:
         print(f"{stale} enrolled face(s) were made with another model and need re-enrolment", file=sys.stderr)
     if skipped:
         print(f"{skipped} enrolled face(s) are damaged in the gallery and were ignored", file=sys.stderr)
-    best = who.best
-    rows = [{"name": m.name, "distance": m.distance, "match": who.is_match(m)} for m in who.candidates]
-    text = "\n".join(f"{m.name:24s} {m.distance:.4f}{'  <- match' if m is best else ''}" for m in who.candidates)
-    _print({"image": str(args.image), "threshold": threshold, "identity": best.name if best else None,
-            "candidates": rows}, args.json, text or "the gallery is empty")
-    return 0 if best else EXIT_DIFFERENT
+    who = everyone[0]  # the largest face: the one a portrait is about
+    rows = [{"name": m.name, "distance": m.distance, "match": who.is_match(m)} for m in who.candidates[:args.top]]
+    faces = [{"box": [round(v, 1) for v in face.face.xywh], "identity": w.label, "status": w.status}
+             for face, w in zip(result.faces, everyone)]
+    text = "\n".join([f"{who.label}" + (f"  ({len(faces)} faces: {', '.join(f['identity'] for f in faces)})"
+                                         if len(faces) > 1 else "")]
+                     + [f"  {m.name:24s} {m.distance:.4f}" for m in who.candidates[:args.top]])
+    _print({"image": str(args.image), "threshold": threshold, "identity": who.label, "status": who.status,
+            "could_be": [m.name for m in who.rivals], "candidates": rows, "faces": faces}, args.json,
+           "the gallery is empty" if empty else text)
+    return {NAMED: 0, AMBIGUOUS: EXIT_UNCERTAIN}.get(who.status, EXIT_DIFFERENT)
 
 
 def cmd_people(args) -> int:

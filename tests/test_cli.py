@@ -22,9 +22,15 @@ def test_compare_exit_codes(tmp_path):
     same = faceid("compare", str(sample("astronaut.jpg")), str(sample("astronaut.jpg")), "--json")
     assert same.returncode == 0, same.stderr
     result = json.loads(same.stdout)
-    assert result["same"] is True and result["distance"] < 0.01
-    different = faceid("compare", str(sample("astronaut.jpg")), str(sample("camera.jpg")), "--threshold", "1e-4")
-    assert different.returncode == 1 and "different people" in different.stdout
+    assert result["same"] is True and result["verdict"] == "same" and result["distance"] < 0.01
+    for threshold in ("1e-4", "0.5", "1.5"):
+        other = faceid("compare", str(sample("astronaut.jpg")), str(sample("camera.jpg")), "--threshold", threshold,
+                       "--json")
+        answer = json.loads(other.stdout)
+        low, high = answer["band"]
+        expected = "same" if answer["distance"] < low else "different" if answer["distance"] >= high else "uncertain"
+        assert answer["verdict"] == expected and low <= float(threshold) <= high
+        assert other.returncode == {"same": 0, "different": 1, "uncertain": 3}[expected]
     bad = tmp_path / "bad.jpg"
     bad.write_bytes(b"not an image at all")
     error = faceid("compare", str(sample("astronaut.jpg")), str(bad))
@@ -43,8 +49,8 @@ def test_compare_several_faces_says_so(tmp_path):
     group = tmp_path / "group.png"
     cv2.imwrite(str(group), canvas)
     result = faceid("compare", str(group), str(sample("astronaut.jpg")))
-    assert result.returncode in (0, 1)
-    assert "2 faces found, using the largest" in result.stderr
+    assert result.returncode in (0, 1, 3)
+    assert "group.png: 2 faces found, using face 1 (the one nearest the other photo)" in result.stderr
 
 
 def test_embed_reports_each_input(tmp_path):
@@ -68,11 +74,28 @@ def test_gallery_commands(gallery, tmp_path):
     who = faceid("--gallery", gallery, "identify", str(sample("astronaut.jpg")), "--json")
     assert who.returncode == 0
     assert json.loads(who.stdout)["identity"] == "Eileen"
+    stranger = tmp_path / "stranger.png"
+    _stranger(stranger)
+    nobody = faceid("--gallery", gallery, "identify", str(stranger), "--json", "--threshold", "0.01")
+    assert nobody.returncode == 1 and json.loads(nobody.stdout)["identity"] == "unknown"
     assert faceid("--gallery", gallery, "forget", "Eileen").returncode == 0
     missing = faceid("--gallery", gallery, "forget", "Eileen")
     assert missing.returncode == 2 and "no one called" in missing.stderr
     people = json.loads(faceid("--gallery", gallery, "people", "--json").stdout)
     assert [p["name"] for p in people] == ["Camera Man"]
+
+
+def _stranger(path):
+    import cv2
+
+    face = cv2.imread(str(sample("astronaut.jpg")))
+    cv2.imwrite(str(path), cv2.flip(face, 1))
+
+
+def test_compare_help_documents_the_exit_codes():
+    out = " ".join(faceid("compare", "--help").stdout.split())
+    assert "same (exit 0)" in out and "different (exit 1)" in out and "uncertain" in out and "exit 3" in out
+    assert "exit 2" in out
 
 
 def test_info_json():

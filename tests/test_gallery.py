@@ -133,3 +133,23 @@ def test_not_a_gallery_file(tmp_path):
     path.write_bytes(b"garbage" * 1000)
     with pytest.raises(GalleryError, match="not a faceid gallery"):
         Gallery(path, "m")
+
+
+def test_merge_moves_every_face_and_forgets_can_be_undone(tmp_path):
+    with Gallery(tmp_path / "g.sqlite3", "m") as g:
+        g.enroll("Padme", [_face(1), _face(2)])
+        g.enroll("Padmé Amidala", [_face(3)])
+        g.merge("Padme", "padmé amidala")
+        assert [(p.name, p.faces) for p in g.people()] == [("Padmé Amidala", 3)]
+        with pytest.raises(GalleryError, match="no one called"):
+            g.merge("Padme", "Padmé Amidala")
+        before = g.index().nearest(_face(2).embedding, k=1)[0]
+        removed = g.forget_person("padmé amidala")
+        assert removed.name == "Padmé Amidala" and removed.faces == 3 and g.people() == []
+        g.restore(removed)
+        assert [(p.name, p.faces) for p in g.people()] == [("Padmé Amidala", 3)]
+        assert g.index().nearest(_face(2).embedding, k=1)[0].distance == pytest.approx(before.distance)
+        only = g.forget_face(g.faces("Padmé Amidala")[0].id)
+        assert only.faces == 1 and g.people()[0].faces == 2
+        g.restore(only)
+        assert g.people()[0].faces == 3

@@ -43,10 +43,15 @@ def test_drop_two_photos_gives_a_verdict_and_slider_flips_it(qtbot, window):
     d = tab.current_distance()
     bar = tab.threshold_bar
     bar.set_value(d + 0.02)
-    assert tab.verdict.text() == "Same person"
+    lenient = tab.verdict.text()
+    assert lenient == "Same person" or lenient == "Uncertain: too close to call (closer to same)"
     bar.set_value(d - 0.02)
-    assert tab.verdict.text() == "Not the same person"
+    strict = tab.verdict.text()
+    assert strict == "Different people" or strict == "Uncertain: too close to call (closer to different)"
     assert window.live.threshold_bar.value() == pytest.approx(d - 0.02, abs=0.003)  # one threshold for all tabs
+    band = window.state.band()  # the headline agrees with the engine's verdict at the current band
+    assert (strict == "Different people") == (d >= band.different_from)
+    assert "strangers" in tab.detail.text() or "one person" in tab.detail.text()
 
 
 def test_corrupt_file_says_so_in_the_drop_zone(qtbot, window, tmp_path):
@@ -86,9 +91,8 @@ def test_enroll_from_files_and_from_video_then_live_recognises(qtbot, window, tm
     assert names["Eileen"] == 1 and names["Camera Man"] >= 1
     window.state.set_threshold(window.state.engine.info.threshold)
     live_video = _video_of(sample("astronaut.jpg"), tmp_path / "live.avi")
-    with qtbot.waitSignal(window.live.frame_shown, timeout=30000, check_params_cb=bool) as shown:
-        window.live.start(str(live_video))
-    assert shown.args[0] == ["Eileen"]
+    with qtbot.waitSignal(window.live.frame_shown, timeout=30000, check_params_cb=lambda n: n == ["Eileen"]):
+        window.live.start(str(live_video))  # "…" until the same answer held for a few frames, then the name
     with qtbot.waitSignal(window.live.stopped, timeout=1000):
         window.live.stop()
     assert window.live.worker is None
@@ -263,3 +267,171 @@ def test_a_model_loaded_later_runs_on_the_device_chosen_at_start(engine, tmp_pat
     reloaded = state.load_engine(_another_model(tmp_path))
     assert reloaded.provider.reason == "CPU requested"
     state.gallery.close()
+
+
+# -- issue 13 ---------------------------------------------------------------------------------------------------
+def _group_photo(tmp_path):
+    """astronaut (large) and the cameraman (smaller) side by side: two real faces in one photo."""
+    a = cv2.imread(str(sample("astronaut.jpg")))
+    b = cv2.resize(cv2.imread(str(sample("camera.jpg"))), (256, 256))
+    canvas = np.full((512, 800, 3), 90, np.uint8)
+    canvas[:, :512] = a
+    canvas[128:384, 530:786] = b
+    path = tmp_path / "group.png"
+    cv2.imwrite(str(path), canvas)
+    return path
+
+
+def _no_face_photo(tmp_path):
+    path = tmp_path / "wall.png"
+    cv2.imwrite(str(path), np.random.default_rng(0).integers(100, 140, (240, 320, 3), dtype=np.uint8))
+    return path
+
+
+def test_a_photo_without_a_face_is_shown_and_the_headline_names_the_side(qtbot, window, tmp_path):
+    tab = window.compare
+    with qtbot.waitSignal(window.state.idle, timeout=20000):
+        tab.load(0, str(sample("astronaut.jpg")))
+        tab.load(1, str(_no_face_photo(tmp_path)))
+    assert tab.zones[1].image is not None and tab.results[1].faces == []
+    assert tab.verdict.text() == "Photo B: no face found" and "No face" in tab.zones[1].message
+
+
+def test_the_face_most_like_the_other_photo_is_preselected_and_can_be_changed(qtbot, window, tmp_path):
+    from faceid_gui.engine.pipeline import best_pair
+
+    tab = window.compare
+    with qtbot.waitSignal(window.state.idle, timeout=20000):
+        tab.load(0, str(sample("camera.jpg")))
+        tab.load(1, str(_group_photo(tmp_path)))
+    expected = best_pair(*tab.results)[1]
+    assert tab.selected[1] == expected and "the one most like Photo A" in tab.zones[1].message
+    with qtbot.waitSignal(tab.verdict_changed):
+        tab.select_face(1, 1 - expected, by_user=True)
+    assert tab.selected[1] == 1 - expected and "you chose it" in tab.zones[1].message
+
+
+def test_paste_takes_image_data_and_refuses_a_link_without_a_path(qtbot, window):
+    from PySide6.QtGui import QImage
+
+    zone = window.compare.zones[0]
+    link = QMimeData()
+    link.setUrls([QUrl("https://example.com/photo.jpg")])  # used to raise IndexError
+    assert zone.paste(link) is False
+    data = QMimeData()
+    data.setImageData(QImage(str(sample("astronaut.jpg"))))
+    with qtbot.waitSignal(window.state.idle, timeout=20000):
+        assert zone.paste(data) is True
+    assert window.compare.results[0] is not None and len(window.compare.results[0].faces) == 1
+
+
+def test_drop_zones_are_reached_with_tab_and_open_in_the_last_folder(qtbot, window, monkeypatch, tmp_path):
+    from PySide6.QtWidgets import QFileDialog
+
+    asked = []
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: asked.append(a[2]) or ("", ""))
+    tab = window.compare
+    window.state.remember_folder("photos", str(tmp_path / "holiday" / "a.jpg"))
+    tab.zones[0].setFocus()
+    qtbot.keyClick(tab.zones[0], Qt.Key.Key_Tab)
+    assert window.focusWidget() is tab.open_buttons[0]
+    qtbot.keyClick(tab.zones[0], Qt.Key.Key_Return)
+    tab.open_buttons[1].click()
+    assert asked == [str(tmp_path / "holiday")] * 2
+
+
+def test_the_slider_covers_the_useful_range_with_the_default_marked(window):
+    bar = window.compare.threshold_bar
+    low, high = window.state.engine.info.useful_range()
+    assert (bar.minimum, bar.maximum) == (low, high) and 0 < bar.slider.mark < bar.STEPS
+    assert "AUC" not in bar.meaning.text() and "pairs of strangers" in bar.meaning.text()
+
+
+def test_live_names_its_source_and_shows_no_rate_before_start(qtbot, window, tmp_path):
+    assert "frames/s" not in window.live.status.text() and "Stopped" in window.live.status.text()
+    with qtbot.waitSignal(window.live.frame_shown, timeout=30000):
+        window.live.start(str(_video_of(sample("astronaut.jpg"), tmp_path / "clip.avi")))
+    assert "clip.avi" in window.live.status.text()
+    window.live.stop()
+    assert "Stopped" in window.live.status.text()
+
+
+def test_enrolling_a_group_photo_offers_each_face_and_warns_about_a_stranger(qtbot, window, tmp_path, monkeypatch):
+    asked = []
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: asked.append(a[2]) or QMessageBox.StandardButton.No)
+    window.state.set_threshold(window.state.engine.info.threshold)
+    enroll = window.enroll
+    with qtbot.waitSignal(window.state.idle, timeout=20000):
+        enroll.enroll_files([str(_group_photo(tmp_path))])
+    with qtbot.waitSignal(window.state.idle, timeout=20000):
+        enroll.enroll_files([str(_group_photo(tmp_path))])  # the same file again: said once, not analysed again
+    checks = [enroll.candidates.item(i).checkState() for i in range(enroll.candidates.count())]
+    assert checks == [Qt.CheckState.Checked, Qt.CheckState.Unchecked]
+    assert [enroll.results.item(i).text().startswith("✔") for i in range(enroll.results.count())] == [True, False]
+    enroll.name.setText("Eileen")
+    enroll.candidates.item(1).setCheckState(Qt.CheckState.Checked)  # both faces of the photo under one name
+    band = window.state.band()
+    apart = np.linalg.norm(enroll.pending[0].embedding - enroll.pending[1].embedding)
+    saved = enroll.commit()
+    if apart >= band.different_from:  # the model tells them apart: the user is asked, and No saves nothing
+        assert saved == 0 and asked and "Eileen" in asked[0] and window.state.gallery.face_count() == 0
+        enroll.candidates.item(1).setCheckState(Qt.CheckState.Unchecked)
+        saved = enroll.commit()
+    assert saved >= 1 and enroll.name.text() == ""  # the name is cleared for the next person
+
+
+def test_ctrl_e_adds_photos_while_typing_the_name(qtbot, window, monkeypatch):
+    from PySide6.QtWidgets import QFileDialog
+
+    opened = []
+    monkeypatch.setattr(QFileDialog, "getOpenFileNames", lambda *a, **k: opened.append(1) or ([], ""))
+    window.show_tab("enroll")
+    window.enroll.name.setFocus()
+    qtbot.keyClick(window.enroll.name, Qt.Key.Key_E, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(lambda: opened == [1])  # by the line edit's filter, or the button's (animated) shortcut
+
+
+def test_gallery_merges_on_rename_undoes_forgets_and_disables_what_does_not_apply(qtbot, window, monkeypatch):
+    from PySide6.QtWidgets import QInputDialog
+
+    gallery = window.gallery
+    assert not gallery.rename_button.isEnabled() and not gallery.remove_button.isEnabled()
+    face = window.state.engine.analyze(cv2.cvtColor(cv2.imread(str(sample("astronaut.jpg"))), cv2.COLOR_BGR2RGB))[0]
+    window.state.gallery.enroll("Padme", [face.new_face("a.jpg")])
+    window.state.gallery.enroll("Padmé", [face.new_face("b.jpg"), face.new_face("c.jpg")])
+    window.state.gallery_changed.emit()
+    assert gallery.notice.text().startswith("2 people") and "1 photo" in gallery.people.item(0).text()
+    questions = []
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: questions.append(a[4:]) or QMessageBox.StandardButton.Yes)
+    monkeypatch.setattr(QInputDialog, "getText", lambda *a, **k: ("padmé", True))
+    gallery._select("Padme")
+    gallery.rename()
+    assert [(p.name, p.faces) for p in window.state.gallery.people()] == [("Padmé", 3)]
+    assert questions and questions[0][-1] == QMessageBox.StandardButton.No  # destructive: the default is No
+    gallery.forget()
+    assert window.state.gallery.people() == [] and gallery.undo_button.isEnabled()
+    gallery.undo()
+    assert [(p.name, p.faces) for p in window.state.gallery.people()] == [("Padmé", 3)]
+    gallery.faces.setCurrentRow(0)
+    assert gallery.remove_button.isEnabled() and not gallery.drop_stale_button.isEnabled()
+    assert "1 person, 3 faces" in window.gallery_label.text()
+
+
+def test_at_800x600_the_status_bar_and_photos_keep_their_room(qtbot, window):
+    window.resize(800, 600)
+    qtbot.waitUntil(lambda: window.width() <= 800)
+    assert window.model_label.isVisible() and window.model_label.width() >= window.model_label.minimumSizeHint().width()
+    assert window.compare.zones[0].height() >= 150
+    assert window.minimumSizeHint().width() <= 800 and window.minimumSizeHint().height() <= 600
+
+
+def test_a_window_saved_larger_than_the_screen_comes_back_on_it(qtbot, window):
+    """Geometry saved at a smaller scale factor (or on a bigger screen) is shrunk onto this screen."""
+    room = window.screen().availableGeometry()
+    window.resize(room.width() * 2, room.height() * 2)
+    window.move(room.width(), room.height())
+    window.state.settings.setValue("window/geometry", window.saveGeometry())
+    again = MainWindow(window.state)
+    qtbot.addWidget(again)
+    assert again.width() <= room.width() and again.height() <= room.height()
+    assert room.intersects(again.frameGeometry())

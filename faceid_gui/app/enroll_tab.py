@@ -3,15 +3,15 @@ from __future__ import annotations
 
 import time
 
-from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtCore import QEvent, QSize, Qt, Signal
 from PySide6.QtGui import QIcon, QKeySequence
 from PySide6.QtWidgets import (QComboBox, QFileDialog, QHBoxLayout, QLabel, QLineEdit, QListWidget, QListWidgetItem,
                                QMessageBox, QProgressBar, QPushButton, QVBoxLayout, QWidget)
 
-from ..engine import CaptureGate, FaceIdError, NewFace
-from .live_tab import CAMERAS
+from ..engine import CaptureGate, FaceIdError, NewFace, enrolment_problems
+from .live_tab import fill_camera_list
 from .state import AppState, error_text
-from .widgets import IMAGE_FILTER, path_name, thumbnail_pixmap
+from .widgets import IMAGE_FILTER, path_name, plural, thumbnail_pixmap
 from .workers import CameraWorker, Task, newest_frame, stop_worker
 
 CANDIDATE_ICON_PX = 96
@@ -25,12 +25,14 @@ class EnrollTab(QWidget):
         self.state = state
         self.name = QLineEdit()
         self.name.setPlaceholderText("Name of the person (new or existing)")
+        self.name.installEventFilter(self)  # Ctrl+E while typing the name (QLineEdit takes it for "end of line")
         self.add_files = QPushButton("Add photos…")
         self.add_files.setShortcut(QKeySequence("Ctrl+E"))
+        self.add_files.setToolTip("Choose photos of this person (Ctrl+E)")
         self.capture = QPushButton("Capture from camera")
         self.camera_index = QComboBox()
-        for k in range(CAMERAS):
-            self.camera_index.addItem(f"Camera {k}", k)
+        fill_camera_list(self.camera_index, with_file=False)
+        self.capture.setEnabled(self.camera_index.currentData() is not None)
         self.progress = QProgressBar()
         self.progress.setVisible(False)
         self.results = QListWidget()
@@ -40,15 +42,24 @@ class EnrollTab(QWidget):
         self.candidates.setMinimumHeight(140)
         self.save = QPushButton("Enroll the checked faces")
         self.save.setEnabled(False)
-        self.hint = QLabel("Add several photos per person: different days, light and angles make recognition reliable.")
+        self.hint = QLabel("Add several photos per person: different days, light and angles make recognition reliable. "
+                           "In a group photo every face is offered; only the largest is checked.")
         self.hint.setWordWrap(True)
         self._layout()
         self.add_files.clicked.connect(self._choose_files)
         self.capture.clicked.connect(lambda: self.capture_from(self.camera_index.currentData()))
         self.save.clicked.connect(self.commit)
         self.pending: list[NewFace] = []
+        self.seen: set[str] = set()  # files already analysed since the last save: each is logged once
         self.capture_worker: CameraWorker | None = None
         state.engine_changed.connect(self._model_changed)
+
+    def eventFilter(self, watched, event) -> bool:
+        if watched is self.name and event.type() == QEvent.Type.KeyPress \
+                and QKeySequence(event.keyCombination()) == self.add_files.shortcut():
+            self._choose_files()  # the line edit would take Ctrl+E as "end of line"
+            return True
+        return super().eventFilter(watched, event)
 
     def _layout(self) -> None:
         row = QHBoxLayout()
@@ -71,13 +82,21 @@ class EnrollTab(QWidget):
         layout.addWidget(self.save)
 
     def _choose_files(self) -> None:
-        paths, _ = QFileDialog.getOpenFileNames(self, "Photos of one person", "", IMAGE_FILTER)
+        paths, _ = QFileDialog.getOpenFileNames(self, "Photos of one person", self.state.open_folder("photos"),
+                                                IMAGE_FILTER)
         if paths:
+            self.state.remember_folder("photos", paths[0])
             self.enroll_files(paths)
 
     def enroll_files(self, paths: list[str]) -> Task:
-        """Analyse photos off the GUI thread; each becomes a checked candidate or a per-file error."""
+        """Analyse photos off the GUI thread; each face becomes a candidate (the largest of a photo checked) or the
+        file a one-line error. A file already added is said once, not analysed again."""
         engine = self.state.engine
+        again = [p for p in paths if p in self.seen]
+        if again:
+            self.results.addItem(f"already added: {', '.join(path_name(p) for p in again)}")
+        paths = [p for p in dict.fromkeys(paths) if p not in self.seen]
+        self.seen.update(paths)
         self.progress.setVisible(True)
         self.progress.setRange(0, len(paths))
         self.progress.setValue(0)
@@ -88,9 +107,9 @@ class EnrollTab(QWidget):
                     break
                 try:
                     result = engine.analyze_file(path)
-                    item = (path, result.chosen.new_face(path), result.choice_note or "face found")
+                    item = (path, [f.new_face(path) for f in result.faces], None)
                 except FaceIdError as exc:
-                    item = (path, None, str(exc))
+                    item = (path, [], str(exc))
                 progress(k + 1, len(paths), item)
             return len(paths)
 
@@ -99,18 +118,22 @@ class EnrollTab(QWidget):
 
     def _file_done(self, done: int, total: int, item) -> None:
         self.progress.setValue(done)
-        path, new_face, note = item
-        ok = new_face is not None
-        self.results.addItem(f"{'✔' if ok else '✘'} {path_name(path)}: {note}")
-        if ok:
-            self._add_candidate(new_face)
+        path, new_faces, error = item
+        if error:
+            self.results.addItem(f"✘ {error}" if path_name(path) in error else f"✘ {path_name(path)}: {error}")
+            return
+        n = len(new_faces)
+        self.results.addItem(f"✔ {path_name(path)}: " + ("one face" if n == 1 else
+                                                         f"{n} faces, the largest checked: check the right one"))
+        for k, new_face in enumerate(new_faces):
+            self._add_candidate(new_face, f"{path_name(path)} · face {k + 1} of {n}" if n > 1 else None, checked=k == 0)
 
-    def _add_candidate(self, new_face: NewFace) -> None:
+    def _add_candidate(self, new_face: NewFace, label: str | None = None, checked: bool = True) -> None:
         if new_face.model_fingerprint != self.state.engine.info.fingerprint:
             return  # analysed by a model that has since been replaced: its embedding means nothing to the new one
-        item = QListWidgetItem(QIcon(thumbnail_pixmap(new_face.thumbnail)), path_name(new_face.source or "camera"))
+        item = QListWidgetItem(QIcon(thumbnail_pixmap(new_face.thumbnail)), label or path_name(new_face.source or "camera"))
         item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
-        item.setCheckState(Qt.CheckState.Checked)
+        item.setCheckState(Qt.CheckState.Checked if checked else Qt.CheckState.Unchecked)
         item.setData(Qt.ItemDataRole.UserRole, len(self.pending))
         self.pending.append(new_face)
         self.candidates.addItem(item)
@@ -119,6 +142,7 @@ class EnrollTab(QWidget):
     def _clear_candidates(self) -> None:
         self.candidates.clear()
         self.pending.clear()
+        self.seen.clear()
         self.save.setEnabled(False)
 
     def _model_changed(self) -> None:
@@ -168,11 +192,13 @@ class EnrollTab(QWidget):
         if not name:
             QMessageBox.warning(self, "faceid", "Type the person's name first.")
             return 0
-        chosen = [self.pending[self.candidates.item(i).data(Qt.ItemDataRole.UserRole)]
-                  for i in range(self.candidates.count())
-                  if self.candidates.item(i).checkState() == Qt.CheckState.Checked]
+        checked = [i for i in range(self.candidates.count())
+                   if self.candidates.item(i).checkState() == Qt.CheckState.Checked]
+        chosen = [self.pending[self.candidates.item(i).data(Qt.ItemDataRole.UserRole)] for i in checked]
         if not chosen:
             QMessageBox.information(self, "faceid", "No face is checked.")
+            return 0
+        if not self._confirm(name, checked, chosen):
             return 0
         try:
             self.state.gallery.enroll(name, chosen)
@@ -180,7 +206,27 @@ class EnrollTab(QWidget):
             self.results.addItem(f"✘ not saved: {exc}")
             QMessageBox.warning(self, "faceid", f"Not saved:\n{exc}")
             return 0
-        self.results.addItem(f"Enrolled {len(chosen)} face(s) for {name}.")
+        self.results.addItem(f"Enrolled {plural(len(chosen), 'face')} for {name}.")
         self._clear_candidates()
+        self.name.clear()  # the next person starts from an empty name, not this one's
         self.state.gallery_changed.emit()
         return len(chosen)
+
+    def _confirm(self, name: str, rows: list[int], chosen: list[NewFace]) -> bool:
+        """Warn before saving faces unlike the person's others or like someone else (engine.enrolment_problems)."""
+        try:
+            index = self.state.gallery.index()
+        except FaceIdError:
+            return True  # the save itself will say what is wrong with the gallery
+        problems = enrolment_problems(index, name, [f.embedding for f in chosen], self.state.threshold,
+                                      self.state.band())
+        if not problems:
+            return True
+        lines = "\n".join(f"• {self.candidates.item(rows[k]).text()} {why}" for k, why in problems)
+        answer = QMessageBox.question(
+            self, "Check before saving", f"Saving under “{name}”:\n{lines}\n\nSave these faces anyway?",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, QMessageBox.StandardButton.No)
+        if answer != QMessageBox.StandardButton.Yes:
+            self.results.addItem("Not saved: uncheck the faces that are someone else, or fix the name.")
+            return False
+        return True

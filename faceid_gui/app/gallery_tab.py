@@ -1,114 +1,230 @@
-"""Gallery tab: enrolled people and their photos; rename, forget, and drop photos of an old model."""
+"""Gallery tab: people as a grid of faces, a person's photos beside it; add, rename (or merge), forget, undo."""
 from __future__ import annotations
 
-from PySide6.QtCore import QSize, Qt
-from PySide6.QtGui import QIcon
+from pathlib import Path
+
+from PySide6.QtCore import QSize, Qt, QUrl, Signal
+from PySide6.QtGui import QDesktopServices, QIcon, QKeySequence
 from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QInputDialog, QLabel, QListWidget, QListWidgetItem,
                                QMessageBox, QPushButton, QSplitter, QVBoxLayout, QWidget)
 
 from ..engine import FaceIdError
 from .state import AppState
-from .widgets import path_name, thumbnail_pixmap
+from .widgets import path_name, plural, thumbnail_pixmap
 
-PERSON_ICON_PX, FACE_ICON_PX = 96, 72
+PERSON_ICON_PX, FACE_ICON_PX = 96, 80
+NO = QMessageBox.StandardButton.No
+YES = QMessageBox.StandardButton.Yes
+
+
+def ask(parent, title: str, text: str) -> bool:
+    """A yes/no question whose default (Enter) is No: destructive actions need a deliberate Yes."""
+    return QMessageBox.question(parent, title, text, YES | NO, NO) == YES
 
 
 class GalleryTab(QWidget):
+    add_photos_requested = Signal(str)  # a person's name: the Enroll tab takes it from there
+
     def __init__(self, state: AppState):
         super().__init__()
         self.state = state
-        self.people = QListWidget()
-        self.people.setViewMode(QListWidget.ViewMode.IconMode)
-        self.people.setIconSize(QSize(PERSON_ICON_PX, PERSON_ICON_PX))
-        self.people.setResizeMode(QListWidget.ResizeMode.Adjust)
+        self.undo_stack: list = []  # gallery.Removed, newest last: forgets of this session that can be undone
+        self.people = _grid(PERSON_ICON_PX)
         self.people.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.faces = QListWidget()
-        self.faces.setViewMode(QListWidget.ViewMode.IconMode)
-        self.faces.setIconSize(QSize(FACE_ICON_PX, FACE_ICON_PX))
+        self.people.setAccessibleName("People")
+        self.faces = _grid(FACE_ICON_PX)
+        self.faces.setAccessibleName("Photos of the selected person")
         self.notice = QLabel()
         self.notice.setWordWrap(True)
-        rename = QPushButton("Rename…")
-        forget = QPushButton("Forget person…")
-        remove_photo = QPushButton("Remove photo")
-        drop_stale = QPushButton("Drop photos from the old model")
-        buttons = QHBoxLayout()
-        for b in (rename, forget, remove_photo, drop_stale):
-            buttons.addWidget(b)
-        buttons.addStretch(1)
-        split = QSplitter(Qt.Orientation.Vertical)
-        split.addWidget(self.people)
-        split.addWidget(self.faces)
+        self.person_title = QLabel()
+        font = self.person_title.font()
+        font.setBold(True)
+        self.person_title.setFont(font)
+        self.source = QLabel()
+        self.source.setWordWrap(True)
+        self.source.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.add_button = QPushButton("Add photos…")
+        self.rename_button = QPushButton("Rename…")
+        self.forget_button = QPushButton("Forget person…")
+        self.open_button = QPushButton("Open source photo")
+        self.remove_button = QPushButton("Remove photo")
+        self.drop_stale_button = QPushButton("Drop old-model photos")
+        self.undo_button = QPushButton("Undo")
+        self.undo_button.setShortcut(QKeySequence.StandardKey.Undo)
+        self._layout()
+        self.add_button.clicked.connect(lambda: self.add_photos_requested.emit(self.selected_name() or ""))
+        self.rename_button.clicked.connect(self.rename)
+        self.forget_button.clicked.connect(self.forget)
+        self.open_button.clicked.connect(self.open_source)
+        self.remove_button.clicked.connect(self.remove_photo)
+        self.drop_stale_button.clicked.connect(self.drop_stale)
+        self.undo_button.clicked.connect(self.undo)
+        self.people.currentItemChanged.connect(lambda *_: self.show_faces())
+        self.faces.currentItemChanged.connect(lambda *_: self._face_selected())
+        self.faces.itemDoubleClicked.connect(lambda _: self.open_source())
+        state.gallery_changed.connect(self.refresh)
+        state.engine_changed.connect(self.undo_stack.clear)  # rows of the old model's session: keep it simple
+        self.refresh()
+
+    def _layout(self) -> None:
+        left = QWidget()
+        left_box = QVBoxLayout(left)
+        left_box.setContentsMargins(0, 0, 0, 0)
+        left_box.addWidget(self.people, 1)
+        row = QHBoxLayout()
+        for b in (self.rename_button, self.forget_button, self.undo_button):
+            row.addWidget(b)
+        row.addStretch(1)
+        left_box.addLayout(row)
+        right = QWidget()
+        right_box = QVBoxLayout(right)
+        right_box.setContentsMargins(0, 0, 0, 0)
+        right_box.addWidget(self.person_title)
+        right_box.addWidget(self.faces, 1)
+        right_box.addWidget(self.source)
+        for pair in ((self.add_button, self.open_button), (self.remove_button, self.drop_stale_button)):
+            row = QHBoxLayout()  # two short rows: the tab fits at 800x600 and at a scale of 2
+            for b in pair:
+                row.addWidget(b)
+            row.addStretch(1)
+            right_box.addLayout(row)
+        split = QSplitter(Qt.Orientation.Horizontal)
+        split.addWidget(left)
+        split.addWidget(right)
+        split.setStretchFactor(0, 1)
+        split.setStretchFactor(1, 1)
+        split.setChildrenCollapsible(False)
         layout = QVBoxLayout(self)
         layout.addWidget(self.notice)
         layout.addWidget(split, 1)
-        layout.addLayout(buttons)
-        rename.clicked.connect(self.rename)
-        forget.clicked.connect(self.forget)
-        remove_photo.clicked.connect(self.remove_photo)
-        drop_stale.clicked.connect(self.drop_stale)
-        self.people.currentItemChanged.connect(lambda *_: self.show_faces())
-        state.gallery_changed.connect(self.refresh)
-        self.refresh()
 
     def selected_name(self) -> str | None:
         item = self.people.currentItem()
         return item.data(Qt.ItemDataRole.UserRole) if item else None
 
+    def selected_face(self):
+        item = self.faces.currentItem()
+        return item.data(Qt.ItemDataRole.UserRole) if item else None
+
     def refresh(self) -> None:
         current = self.selected_name()
+        self.people.blockSignals(True)
         self.people.clear()
         people = self.state.gallery.people()
         for person in people:
-            text = f"{person.name}\n{person.faces} photo(s)"
+            text = f"{person.name}\n{plural(person.faces, 'photo')}"
             if person.stale_faces:
                 text += f"\n{person.stale_faces} need re-enrolment"
-            item = QListWidgetItem(QIcon(thumbnail_pixmap(person.thumbnail)), text)
+            item = QListWidgetItem(QIcon(thumbnail_pixmap(person.thumbnail, PERSON_ICON_PX)), text)
             item.setData(Qt.ItemDataRole.UserRole, person.name)
+            item.setToolTip(person.name)
             self.people.addItem(item)
-            if person.name == current:
+            if current and person.name.casefold() == current.casefold():
                 self.people.setCurrentItem(item)
+        if self.people.currentItem() is None and self.people.count():
+            self.people.setCurrentRow(0)
+        self.people.blockSignals(False)
         stale = self.state.gallery.stale_count()
         self.notice.setText(
-            f"{stale} photo(s) were enrolled with another model and are not used: enrol those people again "
-            "(Enroll tab), then drop the old photos." if stale else
+            f"{plural(stale, 'photo')} enrolled with another model {'is' if stale == 1 else 'are'} not used: enrol "
+            "those people again (Add photos), then drop the old photos." if stale else
             ("The gallery is empty: enrol people on the Enroll tab." if not people else
-             f"{len(people)} people. Select one to see their photos."))
+             f"{plural(len(people), 'person', 'people')}. Select one to see their photos; double-click a photo to "
+             "open the picture it came from."))
         self.show_faces()
 
     def show_faces(self) -> None:
         self.faces.clear()
         name = self.selected_name()
-        if not name:
-            return
-        for face in self.state.gallery.faces(name):
-            label = path_name(face.source or "") + (" (old model)" if face.stale else "")
-            item = QListWidgetItem(QIcon(thumbnail_pixmap(face.thumbnail, FACE_ICON_PX)), label)
-            item.setData(Qt.ItemDataRole.UserRole, face.id)
-            self.faces.addItem(item)
+        self.person_title.setText(name or "")
+        if name:
+            for face in self.state.gallery.faces(name):
+                label = path_name(face.source or "camera") + (" (old model)" if face.stale else "")
+                item = QListWidgetItem(QIcon(thumbnail_pixmap(face.thumbnail, FACE_ICON_PX)), label)
+                item.setData(Qt.ItemDataRole.UserRole, face)
+                item.setToolTip(face.source or "captured from a camera")
+                self.faces.addItem(item)
+        self._face_selected()
+
+    def _face_selected(self) -> None:
+        """Buttons that do not apply are disabled; the selected photo's source is named."""
+        name, face = self.selected_name(), self.selected_face()
+        for button in (self.rename_button, self.forget_button):
+            button.setEnabled(name is not None)
+        self.add_button.setEnabled(True)
+        self.add_button.setToolTip(f"Add photos of {name} on the Enroll tab" if name else "Enrol a new person")
+        self.remove_button.setEnabled(face is not None)
+        self.open_button.setEnabled(face is not None and bool(face.source) and Path(face.source).is_file())
+        stale = any(self.faces.item(i).data(Qt.ItemDataRole.UserRole).stale for i in range(self.faces.count()))
+        self.drop_stale_button.setEnabled(stale)
+        self.undo_button.setEnabled(bool(self.undo_stack))
+        self.undo_button.setToolTip(self._undo_text())
+        if face is None:
+            self.source.setText("Select a photo to see where it came from." if name else "")
+        elif face.source and Path(face.source).is_file():
+            self.source.setText(f"From {face.source}")
+        else:
+            self.source.setText(f"From {face.source} (no longer there)" if face.source else "Captured from a camera.")
+
+    def _undo_text(self) -> str:
+        if not self.undo_stack:
+            return "Nothing to undo"
+        last = self.undo_stack[-1]
+        return f"Put back {plural(last.faces, 'photo')} of {last.name} (Ctrl+Z)"
+
+    def open_source(self) -> None:
+        face = self.selected_face()
+        if face is not None and face.source and Path(face.source).is_file():
+            QDesktopServices.openUrl(QUrl.fromLocalFile(face.source))
 
     def rename(self) -> None:
         name = self.selected_name()
         if not name:
             return
         new, ok = QInputDialog.getText(self, "Rename", f"New name for {name}:", text=name)
-        if ok and new.strip():
-            self._guarded(lambda: self.state.gallery.rename(name, new))
+        new = new.strip()
+        if not ok or not new or new == name:
+            return
+        existing = [p.name for p in self.state.gallery.people()
+                    if p.name.casefold() == new.casefold() and p.name.casefold() != name.casefold()]
+        if existing:
+            if ask(self, "Merge people", f"{existing[0]} is already in the gallery. Merge {name}'s photos into "
+                                         f"{existing[0]}? Both names are then one person."):
+                self._guarded(lambda: self.state.gallery.merge(name, existing[0]))
+                self._select(existing[0])
+            return
+        self._guarded(lambda: self.state.gallery.rename(name, new))
+        self._select(new)
 
     def forget(self) -> None:
         name = self.selected_name()
-        if name and QMessageBox.question(self, "Forget person", f"Forget {name} and all their photos? This cannot be undone.") \
-                == QMessageBox.StandardButton.Yes:
-            self._guarded(lambda: self.state.gallery.forget_person(name))
+        count = self.faces.count()
+        if name and ask(self, "Forget person", f"Forget {name} and {plural(count, 'photo')}? "
+                                               "Undo (Ctrl+Z) brings them back until faceid closes."):
+            self._guarded(lambda: self.undo_stack.append(self.state.gallery.forget_person(name)))
 
     def remove_photo(self) -> None:
-        item = self.faces.currentItem()
-        if item:
-            self._guarded(lambda: self.state.gallery.forget_face(item.data(Qt.ItemDataRole.UserRole)))
+        face = self.selected_face()
+        if face is not None and ask(self, "Remove photo", f"Remove {path_name(face.source or 'this photo')} from "
+                                                          f"{self.selected_name()}? Undo (Ctrl+Z) brings it back."):
+            self._guarded(lambda: self.undo_stack.append(self.state.gallery.forget_face(face.id)))
+
+    def undo(self) -> None:
+        if self.undo_stack:
+            removed = self.undo_stack.pop()
+            self._guarded(lambda: self.state.gallery.restore(removed))
+            self._select(removed.name)
 
     def drop_stale(self) -> None:
         name = self.selected_name()
-        if name:
+        if name and ask(self, "Drop old photos", f"Drop {name}'s photos enrolled with another model? They are not "
+                                                 "used for recognition any more."):
             self._guarded(lambda: self.state.gallery.forget_stale(name))
+
+    def _select(self, name: str) -> None:
+        for i in range(self.people.count()):
+            if self.people.item(i).data(Qt.ItemDataRole.UserRole).casefold() == name.casefold():
+                self.people.setCurrentRow(i)
 
     def _guarded(self, action) -> None:
         try:
@@ -116,3 +232,15 @@ class GalleryTab(QWidget):
         except FaceIdError as exc:
             QMessageBox.warning(self, "faceid", str(exc))
         self.state.gallery_changed.emit()
+
+
+def _grid(icon_px: int) -> QListWidget:
+    grid = QListWidget()
+    grid.setViewMode(QListWidget.ViewMode.IconMode)
+    grid.setIconSize(QSize(icon_px, icon_px))
+    grid.setGridSize(QSize(icon_px + 40, icon_px + 56))
+    grid.setResizeMode(QListWidget.ResizeMode.Adjust)
+    grid.setMovement(QListWidget.Movement.Static)
+    grid.setWordWrap(True)
+    grid.setUniformItemSizes(True)
+    return grid

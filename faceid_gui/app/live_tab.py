@@ -1,16 +1,17 @@
-"""Live tab: camera or video frames with every face named from the gallery, or "unknown"."""
+"""Live tab: camera or video frames with every face named from the gallery, "A or B?", or "unknown"."""
 from __future__ import annotations
 
 from PySide6.QtCore import Signal
 from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import QComboBox, QFileDialog, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
-from ..engine import identify
+from ..engine import AMBIGUOUS, NAMED, NameVote, identify_all
 from .state import AppState, ThresholdSync, error_text
-from .widgets import DIFFERENT_COLOUR, SAME_COLOUR, ImageView, ThresholdBar
-from .workers import CameraWorker, newest_frame, stop_worker
+from .widgets import SAME_COLOUR, UNCERTAIN_COLOUR, UNKNOWN_COLOUR, ImageView, ThresholdBar
+from .workers import CameraWorker, available_cameras, newest_frame, stop_worker
 
-CAMERAS = 4  # camera indices offered; OpenCV gives no portable way to list them
+VOTE_FRAMES = 3  # a name is shown once the same answer held this many frames in a row (NameVote)
+STATUS_COLOURS = {NAMED: SAME_COLOUR, AMBIGUOUS: UNCERTAIN_COLOUR}
 VIDEO_FILTER = "Videos (*.mp4 *.avi *.mkv *.mov);;All files (*)"
 
 
@@ -24,9 +25,8 @@ class LiveTab(QWidget):
         self.worker: CameraWorker | None = None
         self.view = ImageView("Press Start to see the camera.\nEvery face is matched against the gallery.")
         self.source = QComboBox()
-        for k in range(CAMERAS):
-            self.source.addItem(f"Camera {k}", k)
-        self.source.addItem("Video file…", "file")
+        fill_camera_list(self.source, with_file=True)
+        self.source.setAccessibleName("Source")
         self.start_button = QPushButton("Start")
         self.start_button.setShortcut(QKeySequence("Ctrl+L"))
         self.start_button.clicked.connect(self.toggle)
@@ -45,7 +45,8 @@ class LiveTab(QWidget):
         layout.addWidget(self.threshold_bar)
         self.last_names: list[str] = []
         self.frames_shown = 0  # read by the soak command
-        self._update_status(0.0)
+        self.vote = NameVote(VOTE_FRAMES)
+        self._update_status(None)
         state.engine_changed.connect(self.stop)  # its frames are embedded by the old model
 
     def toggle(self) -> None:
@@ -53,10 +54,14 @@ class LiveTab(QWidget):
             self.stop()
             return
         source = self.source.currentData()
+        if source is None:  # "No camera found"
+            self.view.set_image(None, message="No camera was found. Choose “Video file…” to play a video instead.")
+            return
         if source == "file":
-            path, _ = QFileDialog.getOpenFileName(self, "Choose a video", "", VIDEO_FILTER)
+            path, _ = QFileDialog.getOpenFileName(self, "Choose a video", self.state.open_folder("videos"), VIDEO_FILTER)
             if not path:
                 return
+            self.state.remember_folder("videos", path)
             source = path
         self.start(source)
 
@@ -65,13 +70,16 @@ class LiveTab(QWidget):
         self.worker = CameraWorker(self.state.engine, source, parent=self)
         self.worker.frame_ready.connect(self._show_frame)
         self.worker.failed.connect(self._failed)
+        self.vote.reset()
         self.worker.start()
         self.start_button.setText("Stop")
-        self.view.set_image(None, message="Starting the camera…")
+        self.view.set_image(None, message=f"Starting {self.worker.source_name}…")
+        self._update_status(None)
 
     def stop(self) -> None:
         running, self.worker = self.worker is not None, stop_worker(self.worker)
         self.start_button.setText("Start")
+        self._update_status(None)
         if running:
             self.stopped.emit()
 
@@ -85,24 +93,39 @@ class LiveTab(QWidget):
         if latest is None:
             return
         rgb, faces, fps = latest
-        index = self.state.gallery.index()
+        everyone = identify_all(self.state.gallery.index(), [f.embedding for f in faces], self.state.threshold)
+        # The shown answer changes only once a new one held for VOTE_FRAMES frames: no flicker between names.
+        held = self.vote.update([f.face.box for f in faces], [(w.status, w.label) for w in everyone])
         boxes, names = [], []
-        for face in faces:
-            who = identify(index, face.embedding, self.state.threshold)
-            if who.best:
-                label, colour = f"{who.best.name}  {who.best.distance:.2f}", SAME_COLOUR
-                names.append(who.best.name)
-            else:
-                nearest = f"  ({who.candidates[0].distance:.2f})" if who.candidates else ""
-                label, colour = f"unknown{nearest}", DIFFERENT_COLOUR
-                names.append("unknown")
-            boxes.append((face.face.box, label, colour))
+        for face, answer in zip(faces, held):
+            status, label = answer if answer is not None else ("pending", "…")
+            boxes.append((face.face.box, label, STATUS_COLOURS.get(status, UNKNOWN_COLOUR)))
+            names.append(label)
         self.last_names = names
         self.frames_shown += 1
         self.view.set_image(rgb, boxes)
         self._update_status(fps)
         self.frame_shown.emit(names)
 
-    def _update_status(self, fps: float) -> None:
-        provider = self.state.engine.provider
-        self.status.setText(f"{fps:.1f} frames/s  ·  {provider.name}")
+    def _update_status(self, fps: float | None) -> None:
+        provider = self.state.engine.provider.name
+        if self.worker is None:
+            self.status.setText(f"Stopped  ·  {provider}")
+        elif fps is None:
+            self.status.setText(f"{self.worker.source_name}  ·  starting  ·  {provider}")
+        else:
+            self.status.setText(f"{self.worker.source_name}  ·  {fps:.1f} frames/s  ·  {provider}")
+
+
+def fill_camera_list(combo, with_file: bool) -> None:
+    """Only cameras that exist (workers.available_cameras); a video file as the last choice on the Live tab."""
+    cameras = available_cameras()
+    for k in cameras:
+        combo.addItem(f"Camera {k}", k)
+    if not cameras:
+        combo.addItem("No camera found", None)
+        combo.model().item(0).setEnabled(False)
+    if with_file:
+        combo.addItem("Video file…", "file")
+        if not cameras:
+            combo.setCurrentIndex(combo.count() - 1)

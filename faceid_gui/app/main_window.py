@@ -13,9 +13,11 @@ from .enroll_tab import EnrollTab
 from .gallery_tab import GalleryTab
 from .live_tab import LiveTab
 from .state import AppState, error_text
+from .widgets import ElidedLabel, plural
 from .workers import Task
 
 DEFAULT_SIZE = (1100, 760)
+MIN_SIZE = (760, 540)  # everything fits at 800x600 (issue 13); smaller would cut photos to slivers
 SHUTDOWN_WAIT_MS = 10000  # for pool tasks to notice they were cancelled
 
 
@@ -38,18 +40,21 @@ class MainWindow(QMainWindow):
                               (self.gallery, "&Gallery")):
             self.tabs.addTab(widget, title)
         self.setCentralWidget(self.tabs)
-        self.model_label, self.provider_label, self.gallery_label = QLabel(), QLabel(), QLabel()
-        for label in (self.model_label, self.provider_label, self.gallery_label):
-            self.statusBar().addPermanentWidget(label)
+        # Labels that elide: at 800x600 or a scale of 2 the model's name shortens instead of vanishing.
+        self.model_label, self.provider_label, self.gallery_label = ElidedLabel(), QLabel(), ElidedLabel()
+        for label, stretch in ((self.model_label, 2), (self.provider_label, 0), (self.gallery_label, 1)):
+            self.statusBar().addPermanentWidget(label, stretch)
+        self.gallery.add_photos_requested.connect(self.add_photos)
         self._menus()
         state.engine_changed.connect(self.update_status)
         state.gallery_changed.connect(self.update_status)
         self.update_status()
+        room = (self.screen() or QGuiApplication.primaryScreen()).availableGeometry()
+        self.setMinimumSize(min(MIN_SIZE[0], room.width()), min(MIN_SIZE[1], room.height()))  # never beyond the screen
         geometry = state.settings.value("window/geometry")
-        if geometry is not None:
-            self.restoreGeometry(geometry)
-        else:
+        if geometry is None or not self.restoreGeometry(geometry):
             self.resize(*DEFAULT_SIZE)
+        self._fit_screen()
         try:
             self.tabs.setCurrentIndex(int(state.settings.value("window/tab", 0)))
         except (TypeError, ValueError):
@@ -71,6 +76,28 @@ class MainWindow(QMainWindow):
             self.addAction(QAction(self, shortcut=QKeySequence(f"Ctrl+{k + 1}"),
                                    triggered=lambda checked=False, i=k: self.tabs.setCurrentIndex(i)))
 
+    def _fit_screen(self) -> None:
+        """Geometry saved at another scale factor (or on a bigger screen) can exceed this screen: shrink and move
+        the window back onto it."""
+        screen = self.screen() or QGuiApplication.primaryScreen()
+        if screen is None:
+            return
+        room = screen.availableGeometry()
+        width, height = min(self.width(), room.width()), min(self.height(), room.height())
+        if (width, height) != (self.width(), self.height()):
+            self.resize(max(width, min(MIN_SIZE[0], room.width())), max(height, min(MIN_SIZE[1], room.height())))
+        frame = self.frameGeometry()
+        if not room.contains(frame):
+            frame.moveLeft(min(max(frame.left(), room.left()), room.right() - frame.width() + 1))
+            frame.moveTop(min(max(frame.top(), room.top()), room.bottom() - frame.height() + 1))
+            self.move(frame.topLeft())
+
+    def add_photos(self, name: str) -> None:
+        """The Gallery's "Add photos": the Enroll tab with the name filled in, and its file dialog."""
+        self.enroll.name.setText(name)
+        self.show_tab("enroll")
+        self.enroll._choose_files()
+
     def paste(self) -> None:
         mime = QGuiApplication.clipboard().mimeData()
         zones = self.compare.zones
@@ -79,8 +106,10 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage("The clipboard holds no image file", 4000)
 
     def choose_model(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Load an embedding model", "", "ONNX models (*.onnx)")
+        path, _ = QFileDialog.getOpenFileName(self, "Load an embedding model", self.state.open_folder("models"),
+                                              "ONNX models (*.onnx)")
         if path:
+            self.state.remember_folder("models", path)
             self.load_model(path)
 
     def load_model(self, path: str) -> Task:
@@ -99,12 +128,13 @@ class MainWindow(QMainWindow):
 
     def update_status(self) -> None:
         info = self.state.engine.info
-        auc = f", val AUC {info.validation_auc:.3f}" if info.validation_auc is not None else ""
-        self.model_label.setText(f"Model: {info.display_name}{auc}")
+        self.model_label.setText(f"Model: {info.display_name}")
         provider = self.state.engine.provider
-        self.provider_label.setText(f"Device: {provider.name}" + ("" if provider.name == "CUDA" else f" ({provider.reason})"))
+        self.provider_label.setText(provider.name)
+        self.provider_label.setToolTip(f"Inference device: {provider.name} ({provider.reason})")
         stale = self.state.gallery.stale_count()
-        self.gallery_label.setText(f"Gallery: {len(self.state.gallery.people())} people, {self.state.gallery.face_count()} faces"
+        self.gallery_label.setText(f"{plural(len(self.state.gallery.people()), 'person', 'people')}, "
+                                   f"{plural(self.state.gallery.face_count(), 'face')}"
                                    + (f" ({stale} need re-enrolment)" if stale else ""))
 
     def show_tab(self, name: str) -> None:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, QSettings, QThreadPool, Signal
 
-from ..engine import FaceEngine, FaceIdError, Gallery, check_threshold
+from ..engine import FaceEngine, FaceIdError, Gallery, check_threshold, one_in
 from ..errorlog import unexpected_error
 from ..paths import user_data_dir
 from .widgets import ThresholdBar
@@ -102,30 +102,51 @@ class AppState(QObject):
         if not self.tasks:
             self.idle.emit()
 
+    def band(self):
+        """The uncertain band at the current threshold (engine ModelFile.uncertain_band)."""
+        return self.engine.info.uncertain_band(self.threshold)
+
     def meaning(self, value: float) -> str:
-        """What a threshold means on the model's validation identities (from its rate curve)."""
+        """What a threshold means on the model's validation people (from its rate curve), in words."""
         model = self.engine.info
         rates = model.rates_at(value)
         if rates is None:
             if not model.trained:
                 return "Untrained placeholder model: distances mean nothing yet."
             return "This model carries no validation error rates."
-        return (f"On people the model never saw in training: {rates.far:.1%} of different-person pairs are accepted "
-                f"(false accept), {rates.frr:.1%} of same-person pairs are rejected (false reject).")
+        band = model.uncertain_band(value)
+        return (f"At this threshold, on people the model never saw, {one_in(rates.far)} pairs of strangers pass as "
+                f"one person and {one_in(rates.frr)} pairs of one person are told apart. "
+                f"Verdicts: same below {band.same_below:.3f}, different from {band.different_from:.3f}, "
+                f"uncertain in between.")
+
+    def open_folder(self, key: str) -> str:
+        """The folder a file dialog last used for this kind of file (photos, videos, models)."""
+        return str(self.settings.value(f"folders/{key}", "") or "")
+
+    def remember_folder(self, key: str, path: str) -> None:
+        if path:
+            self.settings.setValue(f"folders/{key}", str(Path(path).parent))
 
 
 class ThresholdSync:
-    """Keeps a ThresholdBar and the shared threshold in step."""
+    """Keeps a ThresholdBar and the shared threshold in step; the bar's range follows the model."""
 
     def __init__(self, bar: ThresholdBar, state: AppState):
         self.bar, self.state = bar, state
         bar.changed.connect(state.set_threshold)
         bar.reset_requested.connect(lambda: self.bar.set_value(state.engine.info.threshold))
         state.threshold_changed.connect(self.refresh)
-        self.refresh(state.threshold)
+        state.engine_changed.connect(self.model_changed)
+        self.model_changed()
+
+    def model_changed(self) -> None:
+        info = self.state.engine.info
+        self.bar.set_range(*info.useful_range(), info.threshold)
+        self.refresh(self.state.threshold)
 
     def refresh(self, value: float) -> None:
-        if abs(self.bar.value() - value) > self.bar.maximum / self.bar.STEPS:
+        if abs(self.bar.value() - value) > self.bar.step:
             self.bar.slider.blockSignals(True)
             self.bar.set_value(value)
             self.bar.slider.blockSignals(False)

@@ -1,8 +1,10 @@
 """Background work: one-off tasks on a thread pool, and a camera/video loop that never blocks the GUI."""
 from __future__ import annotations
 
+import sys
 import threading
 import time
+from pathlib import Path
 
 import cv2
 from PySide6.QtCore import QObject, QRunnable, QThread, Signal
@@ -69,9 +71,18 @@ class CameraWorker(QThread):
             latest, self._latest = self._latest, None
         return latest
 
+    @property
+    def is_camera(self) -> bool:
+        return isinstance(self.source, int) or (isinstance(self.source, str) and self.source.isdigit())
+
+    @property
+    def source_name(self) -> str:
+        """What the tab shows as the source: "Camera 0" or the video's file name."""
+        return f"Camera {int(self.source)}" if self.is_camera else Path(str(self.source)).name
+
     def _open(self) -> cv2.VideoCapture:
         source = self.source
-        is_index = isinstance(source, int) or (isinstance(source, str) and source.isdigit())
+        is_index = self.is_camera
         capture = cv2.VideoCapture(int(source)) if is_index else cv2.VideoCapture(str(source))
         if not capture.isOpened():
             what = f"camera {source}" if is_index else f"video {source}"
@@ -89,12 +100,26 @@ class CameraWorker(QThread):
         # Full detection every 10th frame (or when a face is lost), O-Net around last frame's faces in between:
         # about a quarter of the CPU time per frame, the same names (issue 14).
         tracker = FaceTracker(self.engine.detector, redetect_every=10, min_face_size=self.min_face_size)
+        # A video file plays at its own frame rate (a camera delivers frames in real time by itself): frame n is
+        # shown no earlier than n / fps after the start, and frames are skipped when analysis falls behind.
+        rate = 0.0 if self.is_camera else capture.get(cv2.CAP_PROP_FPS)
+        period = 1.0 / rate if 0 < rate < 1000 else 0.0
+        started, played = time.monotonic(), 0
         try:
             while not self._stop.is_set():
+                if period:
+                    ahead = started + played * period - time.monotonic()
+                    if ahead > 0 and self._stop.wait(ahead):
+                        break
+                    while ahead < -period and capture.grab():  # behind by a whole frame or more: skip, no decode
+                        played += 1
+                        ahead += period
+                    played += 1
                 ok, bgr = capture.read()
                 if not ok:
                     if self.loop_video and capture.get(cv2.CAP_PROP_FRAME_COUNT) > 0:
                         capture.set(cv2.CAP_PROP_POS_FRAMES, 0)
+                        started, played = time.monotonic(), 0
                         tracker.reset()  # a cut: the faces of the last frame are not where the first one has them
                         failures += 1
                         if failures < 3:
@@ -129,3 +154,20 @@ def stop_worker(worker: CameraWorker | None) -> None:  # always None: clears the
 def newest_frame(worker: CameraWorker | None):
     """The worker's newest (frame, faces, fps), or None when there is no worker or nothing new."""
     return worker.take() if worker is not None else None
+
+
+def available_cameras(limit: int = 8) -> list[int]:
+    """Camera indices worth offering. Linux names its capture devices in sysfs (a camera also registers metadata
+    nodes, with index 1 or more); elsewhere there is no cheap portable way to list them, so camera 0 is offered."""
+    if not sys.platform.startswith("linux"):
+        return [0]
+    found = []
+    for node in sorted(Path("/sys/class/video4linux").glob("video*")):
+        try:
+            number = int(node.name[len("video"):])
+            index = (node / "index").read_text().strip()
+        except (OSError, ValueError):
+            continue
+        if index in ("", "0") and number < limit:
+            found.append(number)
+    return found

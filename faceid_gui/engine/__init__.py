@@ -6,11 +6,13 @@ from .align import align_face, similarity_transform, template
 from .detector import LIVE_MIN_FACE, PHOTO_MIN_FACE, PHOTO_SMALLEST_FACE, Face, FaceDetector
 from .embedder import Embedder, ModelInfo
 from .errors import CameraError, FaceIdError, GalleryError, ImageError, ModelError, NoFaceError
-from .gallery import Gallery, NewFace, Person
+from .gallery import Gallery, NewFace, Person, Removed
 from .imageio import decode_image, encode_jpeg, load_image
-from .matching import (DISTANCE_EPS, GalleryIndex, Identification, Match, check_threshold, distance, distances,
-                       identify, is_same)
-from .model_file import ModelFile, Rates, model_metadata
+from .matching import (AMBIGUOUS, DIFFERENT, DISTANCE_EPS, NAMED, SAME, UNCERTAIN, UNKNOWN, GalleryIndex,
+                       Identification, Match, NameVote, check_threshold, decide, distance, distances,
+                       enrolment_problems, explain, identify,
+                       identify_all, is_same, one_in, verdict)
+from .model_file import Band, ModelFile, Rates, model_metadata
 from .pipeline import FaceEngine, FaceResult, ImageResult
 from .quality import CaptureGate, image_quality
 from .runtime import ProviderStatus, resolve_provider
@@ -19,8 +21,9 @@ from .tracker import FaceTracker
 __all__ = [
     "align_face", "similarity_transform", "template", "LIVE_MIN_FACE", "PHOTO_MIN_FACE", "PHOTO_SMALLEST_FACE", "Face", "FaceDetector",
     "Embedder", "ModelInfo", "CameraError", "FaceIdError", "GalleryError", "ImageError", "ModelError", "NoFaceError",
-    "Gallery", "NewFace", "Person", "decode_image", "encode_jpeg", "load_image",
+    "Gallery", "NewFace", "Person", "Removed", "decode_image", "encode_jpeg", "load_image",
     "DISTANCE_EPS", "GalleryIndex", "Identification", "Match", "check_threshold", "distance", "distances", "identify",
-    "is_same", "ModelFile", "Rates", "model_metadata", "FaceEngine", "FaceResult", "ImageResult", "CaptureGate",
+    "is_same", "AMBIGUOUS", "DIFFERENT", "NAMED", "SAME", "UNCERTAIN", "UNKNOWN", "NameVote", "decide", "enrolment_problems", "explain",
+    "identify_all", "one_in", "verdict", "Band", "ModelFile", "Rates", "model_metadata", "FaceEngine", "FaceResult", "ImageResult", "CaptureGate",
     "image_quality", "ProviderStatus", "resolve_provider", "FaceTracker",
 ]

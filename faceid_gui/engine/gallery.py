@@ -59,6 +59,18 @@ class NewFace:
     source: str | None = None
 
 
+@dataclass(frozen=True)
+class Removed:
+    """What a forget took out of the gallery, exactly as stored, so that `restore` can put it back (undo)."""
+
+    name: str
+    rows: tuple[tuple, ...]  # (embedding, model_fingerprint, thumbnail, source, created) per face
+
+    @property
+    def faces(self) -> int:
+        return len(self.rows)
+
+
 def _guarded(method):
     """Every public method reports SQLite failures as a GalleryError with a plain message."""
     import functools
@@ -72,6 +84,7 @@ def _guarded(method):
 
 
 
+_ROWS = "SELECT embedding, model_fingerprint, thumbnail, source, created FROM faces"
 APPLICATION_ID = 0x46434944  # "FCID" in the SQLite header: marks a file as a faceid gallery
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 
@@ -202,22 +215,51 @@ class Gallery:
             db.execute("UPDATE people SET name = ? WHERE id = ?", (new, person_id))
 
     @_guarded
-    def forget_face(self, face_id: int) -> None:
-        """Remove one enrolled photo; a person left with no photo is removed too."""
+    def merge(self, source: str, into: str) -> None:
+        """Move every face of `source` to `into` and remove `source` (two names found to be one person)."""
         with self._transaction() as db:
-            row = db.execute("SELECT person_id FROM faces WHERE id = ?", (face_id,)).fetchone()
+            source_id, into_id = self._person_id(db, source), self._person_id(db, into)
+            if source_id == into_id:
+                raise GalleryError(f"{source!r} and {into!r} are the same entry")
+            db.execute("UPDATE faces SET person_id = ? WHERE person_id = ?", (into_id, source_id))
+            db.execute("DELETE FROM people WHERE id = ?", (source_id,))
+
+    @_guarded
+    def forget_face(self, face_id: int) -> Removed:
+        """Remove one enrolled photo; a person left with no photo is removed too. Returns what `restore` needs."""
+        with self._transaction() as db:
+            row = db.execute("SELECT f.person_id, p.name FROM faces f JOIN people p ON p.id = f.person_id "
+                             "WHERE f.id = ?", (face_id,)).fetchone()
             if row is None:
                 raise GalleryError(f"no enrolled face #{face_id}")
+            removed = Removed(row[1], tuple(db.execute(_ROWS + " WHERE id = ?", (face_id,)).fetchall()))
             db.execute("DELETE FROM faces WHERE id = ?", (face_id,))
             db.execute("DELETE FROM people WHERE id = ? AND NOT EXISTS "
                        "(SELECT 1 FROM faces WHERE person_id = ?)", (row[0], row[0]))
+        return removed
 
     @_guarded
-    def forget_person(self, name: str) -> None:
+    def forget_person(self, name: str) -> Removed:
+        """Remove a person and all their photos. Returns what `restore` needs."""
         with self._transaction() as db:
             person_id = self._person_id(db, name)
+            stored = db.execute("SELECT name FROM people WHERE id = ?", (person_id,)).fetchone()[0]
+            removed = Removed(stored, tuple(db.execute(_ROWS + " WHERE person_id = ? ORDER BY id",
+                                                       (person_id,)).fetchall()))
             db.execute("DELETE FROM faces WHERE person_id = ?", (person_id,))
             db.execute("DELETE FROM people WHERE id = ?", (person_id,))
+        return removed
+
+    @_guarded
+    def restore(self, removed: Removed) -> None:
+        """Put back what a forget removed (undo), under the same name; rows stay as stored, old model's included."""
+        now = time.time()
+        with self._transaction() as db:
+            row = db.execute("SELECT id FROM people WHERE name = ?", (removed.name,)).fetchone()
+            person_id = row[0] if row else db.execute(
+                "INSERT INTO people(name, created) VALUES (?, ?)", (removed.name, now)).lastrowid
+            db.executemany("INSERT INTO faces(person_id, embedding, model_fingerprint, thumbnail, source, created) "
+                           "VALUES (?, ?, ?, ?, ?, ?)", [(person_id, *r) for r in removed.rows])
 
     @_guarded
     def forget_stale(self, name: str) -> int:

@@ -76,21 +76,163 @@ class GalleryIndex:
         return [Match(int(self._group_ids[i]), self.names[int(self._group_ids[i])], float(per_person[i])) for i in top]
 
 
+# 1:N: the nearest person is named only when clearly closer than the second nearest (Lowe's ratio test). A ratio, not a
+# distance difference, so it means the same on any model's distance scale.
+IDENTIFY_RATIO = 0.8
+NAMED, AMBIGUOUS, UNKNOWN = "named", "ambiguous", "unknown"
+
+
 @dataclass(frozen=True)
 class Identification:
-    """Who a face is: the nearest enrolled people, and the nearest one when within the threshold."""
+    """Who a face is. `status` is NAMED (then `best` is the person), AMBIGUOUS (the nearest two are both plausible
+    and too close to tell apart: `rivals`), or UNKNOWN (the default: nobody within the threshold)."""
 
     candidates: list[Match]  # nearest first
     threshold: float
-    best: Match | None
+    best: Match | None  # set only when NAMED
+    status: str = UNKNOWN
+    rivals: tuple[Match, ...] = ()  # when AMBIGUOUS: the people it could be, nearest first
 
     def is_match(self, match: Match) -> bool:
         return is_same(match.distance, self.threshold)
 
+    @property
+    def label(self) -> str:
+        """What to show: the name, "Ana or Padma?", or "unknown"."""
+        if self.status == NAMED:
+            return self.best.name
+        if self.status == AMBIGUOUS:
+            return " or ".join(m.name for m in self.rivals) + "?"
+        return "unknown"
+
+
+def decide(candidates: list[Match], threshold: float, ratio: float = IDENTIFY_RATIO) -> Identification:
+    """The 1:N rule on a person's nearest candidates (nearest first): named when the nearest is within the threshold
+    and nearer than `ratio` times the second nearest; ambiguous when within the threshold but not clearly nearer;
+    unknown otherwise."""
+    threshold = check_threshold(threshold)
+    if not candidates or not is_same(candidates[0].distance, threshold):
+        return Identification(candidates, threshold, None, UNKNOWN)
+    first = candidates[0]
+    if len(candidates) > 1 and first.distance > ratio * candidates[1].distance:
+        return Identification(candidates, threshold, None, AMBIGUOUS, (first, candidates[1]))
+    return Identification(candidates, threshold, first, NAMED)
+
 
 def identify(index: GalleryIndex, embedding: np.ndarray, threshold: float, k: int = 1) -> Identification:
-    """The 1:N rule for every caller (CLI identify, Live tab): the nearest person is the identity when
-    is_same(distance, threshold); otherwise the face is unknown."""
-    candidates = index.nearest(embedding, k=k)
-    best = candidates[0] if candidates and is_same(candidates[0].distance, threshold) else None
-    return Identification(candidates, check_threshold(threshold), best)
+    """The 1:N rule (decide) for one face, for every caller (CLI identify, Live tab). At least the two nearest people
+    are looked up, since the rule compares them."""
+    return decide(index.nearest(embedding, k=max(k, 2)), threshold)
+
+
+def identify_all(index: GalleryIndex, embeddings, threshold: float, k: int = 3) -> list[Identification]:
+    """Every face of one photo or frame, so that no two faces get the same name: faces are settled nearest first,
+    and a later face decides among the people not yet taken (one person is in a picture once)."""
+    found = [index.nearest(e, k=max(k, 2)) for e in embeddings]
+    out: list[Identification | None] = [None] * len(found)
+    taken: set[int] = set()
+    for i in sorted(range(len(found)), key=lambda i: found[i][0].distance if found[i] else np.inf):
+        free = [m for m in found[i] if m.person_id not in taken]
+        out[i] = decide(free, threshold)
+        if out[i].status == NAMED:
+            taken.add(out[i].best.person_id)
+    return out
+
+
+def enrolment_problems(index: GalleryIndex, name: str, embeddings, threshold: float, band=None) -> list[tuple[int, str]]:
+    """Faces about to be enrolled under `name` that look wrong, as (position, reason): a face clearly unlike the
+    person's other faces (enrolled ones, or the other new ones for a new person: at or beyond the band's "different"
+    edge), or one the 1:N rule would name as someone else, nearer than the person's own faces."""
+    embeddings = [np.asarray(e, np.float32) for e in embeddings]
+    different_from = band.different_from if band is not None else check_threshold(threshold)
+    own_id = next((pid for pid, n in index.names.items() if n.casefold() == name.strip().casefold()), None)
+    problems = []
+    for k, e in enumerate(embeddings):
+        nearest = index.nearest(e, k=len(index.names) or 1) if len(index) else []
+        own = [m.distance for m in nearest if m.person_id == own_id]
+        if not own:  # a new person: their other new faces are all we know of them
+            own = [distance(e, other) for j, other in enumerate(embeddings) if j != k]
+        others = decide([m for m in nearest if m.person_id != own_id], threshold)
+        if others.status == NAMED and (not own or others.best.distance < min(own)):
+            problems.append((k, f"looks more like {others.best.name}, who is already enrolled"))
+        elif own and min(own) >= different_from:
+            problems.append((k, f"does not look like {name.strip()}'s other faces"))
+    return problems
+
+
+# -- Compare (1:1): three answers --------------------------------------------------------------------------------
+SAME, UNCERTAIN, DIFFERENT = "same", "uncertain", "different"
+
+
+def verdict(dist: float, threshold: float, band=None) -> str:
+    """SAME, UNCERTAIN or DIFFERENT for one pair. `band` (ModelFile.uncertain_band(threshold)) holds the edges;
+    without one the answer is two-way at the threshold. NaN is an error, never an answer."""
+    same = is_same(dist, threshold)
+    if band is None:
+        return SAME if same else DIFFERENT
+    if dist < band.same_below:
+        return SAME
+    if dist >= band.different_from:
+        return DIFFERENT
+    return UNCERTAIN
+
+
+def one_in(rate: float) -> str:
+    """A rate in words people read without a calculator: "1 in 100", "27 in 100", "fewer than 1 in 1,000"."""
+    if rate <= 0:
+        return "no"
+    if rate < 0.001:
+        return "fewer than 1 in 1,000"
+    if rate < 0.01:
+        return f"1 in {round(1 / rate):,}"
+    return f"{round(rate * 100)} in 100"
+
+
+def explain(rates, answer: str = UNCERTAIN) -> str:
+    """What a distance means on the people the model was validated on (rates: ModelFile.rates_at(distance)): for
+    "same" how many strangers come this close, for "different" how many genuine pairs lie this far apart, both when
+    uncertain."""
+    if rates is None:
+        return "This model carries no validation error rates, so the distance cannot be put in words."
+    strangers = f"{one_in(rates.far)} pairs of strangers came this close"
+    genuine = f"{one_in(rates.frr)} pairs of photos of one person were this far apart"
+    said = {SAME: strangers, DIFFERENT: genuine}.get(answer, f"{strangers}, and {genuine}")
+    return f"On people the model never saw, {said}."
+
+
+class NameVote:
+    """Live names that hold still: a face's answer is shown once the same answer came `frames` frames in a row;
+    until then it shows None (the tab draws it as "…"), and a held answer stays until another one holds as long.
+    Faces are followed from frame to frame by box overlap."""
+
+    def __init__(self, frames: int = 3, min_iou: float = 0.3):
+        self.frames, self.min_iou = frames, min_iou
+        self._tracks: list[dict] = []  # box, answer (this run's), run (its length), shown
+
+    def reset(self) -> None:
+        self._tracks = []
+
+    def update(self, boxes, answers: list) -> list:
+        """boxes: (x1, y1, x2, y2) per face; answers: one hashable answer per face. Returns what to show per face."""
+        old, new, shown = list(self._tracks), [], []
+        for box, answer in zip(boxes, answers):
+            box = np.asarray(box[:4], float)
+            overlaps = [_iou(box, t["box"]) for t in old]
+            k = int(np.argmax(overlaps)) if overlaps else -1
+            track = old.pop(k) if k >= 0 and overlaps[k] >= self.min_iou else {"answer": None, "run": 0, "shown": None}
+            run = track["run"] + 1 if answer == track["answer"] else 1
+            held = track["shown"]
+            if run >= self.frames:
+                held = answer
+            new.append({"box": box, "answer": answer, "run": run, "shown": held})
+            shown.append(held)
+        self._tracks = new
+        return shown
+
+
+def _iou(a: np.ndarray, b: np.ndarray) -> float:
+    iw = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    ih = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    inter = iw * ih
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return float(inter / union) if union > 0 else 0.0

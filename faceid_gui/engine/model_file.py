@@ -30,6 +30,21 @@ class Rates(NamedTuple):
     frr: float  # share of same-person pairs rejected
 
 
+# The uncertain band (issue 13). A verdict is only as good as the errors it would make: at the threshold t the model
+# accepts FAR(t) of strangers and rejects FRR(t) of genuine pairs. "Same" is said only where strangers come this close
+# BAND_ERROR_RATIO times less often than at t (FAR(d) <= FAR(t) / ratio), "different" only where genuine pairs lie this
+# far apart that much less often (FRR(d) <= FRR(t) / ratio); between the two edges the answer is "uncertain". Both edges
+# come from the model's own validation curve, so a sharper model gets a narrower band, and the band follows the slider.
+BAND_ERROR_RATIO = 10.0
+
+
+class Band(NamedTuple):
+    """Distances below `same_below` are "same", from `different_from` on "different", uncertain in between."""
+
+    same_below: float
+    different_from: float
+
+
 @dataclass(frozen=True, kw_only=True)
 class ModelFile:
     """Everything the app needs to use an embedding model, validated on construction."""
@@ -121,6 +136,41 @@ class ModelFile:
             return None
         t, far, frr = (np.asarray(c, float) for c in zip(*self.rate_curve))
         return Rates(float(np.interp(threshold, t, far)), float(np.interp(threshold, t, frr)))
+
+    def uncertain_band(self, threshold: float, ratio: float = BAND_ERROR_RATIO) -> Band:
+        """The band of distances around `threshold` where neither answer is safe (rule: BAND_ERROR_RATIO above).
+        A model without a rate curve has no band: two answers, split at the threshold."""
+        if len(self.rate_curve) < 2:
+            return Band(threshold, threshold)
+        grid, far, frr = self._fine_curve()
+        at = self.rates_at(threshold)
+        lower = grid[(grid <= threshold) & (far <= at.far / ratio)]
+        upper = grid[(grid >= threshold) & (frr <= at.frr / ratio)]
+        same_below = float(lower.max()) if lower.size else float(grid[0])
+        different_from = float(upper.min()) if upper.size else float(grid[-1])
+        return Band(min(same_below, threshold), max(different_from, threshold))
+
+    def useful_range(self) -> tuple[float, float]:
+        """Thresholds worth offering: from the largest distance no validation stranger came under (FAR still 0) to
+        the smallest one no genuine pair exceeded (FRR already 0); outside it the slider would change nothing
+        measurable. Without a curve: 0 to twice the threshold."""
+        if len(self.rate_curve) < 2:
+            return 0.0, 2 * self.threshold
+        grid, far, frr = self._fine_curve()
+        low = grid[far <= 0]
+        high = grid[frr <= 0]
+        low = float(low.max()) if low.size else float(grid[0])
+        high = float(high.min()) if high.size else float(grid[-1])
+        if not low < self.threshold < high:  # a curve that disagrees with the threshold: keep the threshold reachable
+            low, high = min(low, self.threshold * 0.5), max(high, self.threshold * 1.5)
+        return low, high
+
+    def _fine_curve(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        # The stored curve is coarse (about 100 rows) and its rates can repeat; inverting it on a fine grid of
+        # interpolated values is monotone-safe and plenty fast for a slider.
+        t, far, frr = (np.asarray(c, float) for c in zip(*self.rate_curve))
+        grid = np.linspace(t[0], t[-1], 4001)
+        return grid, np.interp(grid, t, far), np.interp(grid, t, frr)
 
 
 def model_metadata(*, embedding_size: int, input_size: int, mean, std, threshold: float, margin: float | None,

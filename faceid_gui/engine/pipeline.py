@@ -46,6 +46,23 @@ class ImageResult:
         return f"{n} faces found, using the largest" if n > 1 else ""
 
 
+def best_pair(a: ImageResult, b: ImageResult) -> tuple[int, int]:
+    """Which face of each photo to compare when either holds several: the two nearest each other. Comparing a group
+    photo with a portrait asks "is this person in the group?", and the nearest face is the only sensible answer."""
+    from .matching import distance
+
+    pairs = [(distance(fa.embedding, fb.embedding), i, j)
+             for i, fa in enumerate(a.faces) for j, fb in enumerate(b.faces)]
+    _, i, j = min(pairs)
+    return i, j
+
+
+def pair_note(result: ImageResult, index: int) -> str:
+    """What to tell the user about the face best_pair chose; empty for a photo of one face."""
+    n = len(result.faces)
+    return f"{n} faces found, using face {index + 1} (the one nearest the other photo)" if n > 1 else ""
+
+
 class FaceEngine:
     """Loads its models when constructed (never at import); safe to share across one worker thread."""
 
