@@ -287,7 +287,8 @@ def _epoch_batches(cfg: TrainConfig, labels: np.ndarray, epoch: int, rank: int, 
 
 def _write_log(out: Path, history: list[dict]) -> None:
     with open(out / "log.csv", "w", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=list(history[0]))
+        columns = list(dict.fromkeys(k for row in history for k in row))  # rows of older runs may lack newer columns
+        writer = csv.DictWriter(fh, fieldnames=columns)
         writer.writeheader()
         writer.writerows(history)
     (out / "log.json").write_text(json.dumps(history, indent=1))
