@@ -54,11 +54,16 @@ def drop_false_faces(faces: list[Face]) -> list[Face]:
                          if np.sqrt(max(f.area, 0.0)) >= FALSE_FACE_SIDE * main_side or f.score >= FALSE_FACE_SCORE]
 
 
+# P-, R- and O-Net score thresholds. P-Net at 0.7 rather than 0.6: a fifth fewer candidates for R-Net, 13.2 -> 10.2
+# CPU-ms per photo on 300 CelebA-subset photos with the same 308 faces found and no main face lost.
+THRESHOLDS = (0.7, 0.7, 0.8)
+
+
 class FaceDetector:
-    """MTCNN with the classic thresholds; large images are detected on a downscaled copy."""
+    """MTCNN; large images are detected on a downscaled copy."""
 
     def __init__(self, assets: Path, prefer: str = "auto", min_face_size: int = PHOTO_MIN_FACE,
-                 thresholds: tuple[float, float, float] = (0.6, 0.7, 0.8), max_side: int = 1024,
+                 thresholds: tuple[float, float, float] = THRESHOLDS, max_side: int = 1024,
                  scale_factor: float = 0.709, smallest_face_size: int = PHOTO_SMALLEST_FACE):
         self.pnet, self.provider = create_session(assets / "mtcnn_pnet.onnx", prefer)
         self.rnet, _ = create_session(assets / "mtcnn_rnet.onnx", prefer)
