@@ -435,3 +435,15 @@ def test_a_window_saved_larger_than_the_screen_comes_back_on_it(qtbot, window):
     qtbot.addWidget(again)
     assert again.width() <= room.width() and again.height() <= room.height()
     assert room.intersects(again.frameGeometry())
+
+
+def test_a_group_photo_checks_the_face_of_the_enrolled_person_named(qtbot, window, tmp_path):
+    camera = window.state.engine.analyze(cv2.cvtColor(cv2.imread(str(sample("camera.jpg"))), cv2.COLOR_BGR2RGB))[0]
+    window.state.gallery.enroll("Cameraman", [camera.new_face("camera.jpg")])
+    enroll = window.enroll
+    enroll.name.setText("Cameraman")
+    with qtbot.waitSignal(window.state.idle, timeout=20000):
+        enroll.enroll_files([str(_group_photo(tmp_path))])
+    checks = [enroll.candidates.item(i).checkState() for i in range(enroll.candidates.count())]
+    assert checks == [Qt.CheckState.Unchecked, Qt.CheckState.Checked]  # the smaller face, the one enrolled
+    assert "the one most like Cameraman checked" in enroll.results.item(enroll.results.count() - 1).text()

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from faceid_gui.engine import (AMBIGUOUS, DIFFERENT, NAMED, SAME, UNCERTAIN, UNKNOWN, Band, Match, NameVote, Rates,
-                               decide, enrolment_problems, explain, identify_all, one_in, verdict)
+                               decide, enrolment_problems, explain, identify_all, likeliest_face, one_in, verdict)
 from faceid_gui.engine import (CaptureGate, FaceIdError, GalleryIndex, ModelError, ModelFile, identify, model_metadata,
                                resolve_provider)
 from faceid_gui.engine.detector import Face, drop_false_faces
@@ -222,3 +222,11 @@ def test_enrolling_a_face_unlike_the_person_or_like_someone_else_is_flagged():
     apart = np.array([[10, 0], [10.1, 0], [20, 0]], np.float32)
     assert enrolment_problems(index, "Ana", apart, 0.5, band) == [(2, "does not look like Ana's other faces")]
     assert enrolment_problems(index, "Ana", apart[:2], 0.5, band) == []
+
+
+def test_a_group_photo_offers_the_face_most_like_the_named_person():
+    index = GalleryIndex(np.array([[0, 0], [0.1, 0], [3, 0]], np.float32), np.array([1, 1, 2]), {1: "Padme", 2: "Rey"})
+    group = np.array([[2.9, 0], [0.2, 0], [5, 5]], np.float32)  # Rey, Padme, a stranger: largest first
+    assert likeliest_face(index, " padme", group) == 1 and likeliest_face(index, "Rey", group) == 0
+    assert likeliest_face(index, "Ana", group) is None  # not enrolled yet: the caller offers the largest
+    assert likeliest_face(index, "Padme", group[:0]) is None

@@ -8,7 +8,7 @@ from PySide6.QtGui import QIcon, QKeySequence
 from PySide6.QtWidgets import (QComboBox, QFileDialog, QHBoxLayout, QLabel, QLineEdit, QListWidget, QListWidgetItem,
                                QMessageBox, QProgressBar, QPushButton, QVBoxLayout, QWidget)
 
-from ..engine import CaptureGate, FaceIdError, NewFace, enrolment_problems
+from ..engine import CaptureGate, FaceIdError, NewFace, enrolment_problems, likeliest_face
 from .live_tab import fill_camera_list
 from .state import AppState, error_text
 from .widgets import IMAGE_FILTER, path_name, plural, thumbnail_pixmap
@@ -43,7 +43,7 @@ class EnrollTab(QWidget):
         self.save = QPushButton("Enroll the checked faces")
         self.save.setEnabled(False)
         self.hint = QLabel("Add several photos per person: different days, light and angles make recognition reliable. "
-                           "In a group photo every face is offered; only the largest is checked.")
+                           "In a group photo every face is offered; the one most like an enrolled person of this name, else the largest, is checked.")
         self.hint.setWordWrap(True)
         self._layout()
         self.add_files.clicked.connect(self._choose_files)
@@ -123,10 +123,27 @@ class EnrollTab(QWidget):
             self.results.addItem(f"✘ {error}" if path_name(path) in error else f"✘ {path_name(path)}: {error}")
             return
         n = len(new_faces)
+        pick, which = 0, "the largest"
+        if n > 1:
+            likeliest = self._likeliest(new_faces)
+            if likeliest is not None:
+                pick, which = likeliest, f"the one most like {self.name.text().strip()}"
         self.results.addItem(f"✔ {path_name(path)}: " + ("one face" if n == 1 else
-                                                         f"{n} faces, the largest checked: check the right one"))
+                                                         f"{n} faces, {which} checked: check the right one"))
         for k, new_face in enumerate(new_faces):
-            self._add_candidate(new_face, f"{path_name(path)} · face {k + 1} of {n}" if n > 1 else None, checked=k == 0)
+            self._add_candidate(new_face, f"{path_name(path)} · face {k + 1} of {n}" if n > 1 else None, checked=k == pick)
+
+    def _likeliest(self, new_faces: list[NewFace]) -> int | None:
+        """In a group photo, the face nearest the named person's enrolled faces (engine.likeliest_face)."""
+        name = self.name.text().strip()
+        if not name:
+            return None
+        try:
+            index = self.state.gallery.index()
+        except FaceIdError:
+            return None
+        usable = [f for f in new_faces if f.model_fingerprint == self.state.engine.info.fingerprint]
+        return likeliest_face(index, name, [f.embedding for f in usable]) if len(usable) == len(new_faces) else None
 
     def _add_candidate(self, new_face: NewFace, label: str | None = None, checked: bool = True) -> None:
         if new_face.model_fingerprint != self.state.engine.info.fingerprint:

@@ -10,7 +10,7 @@ from .gallery import Gallery, NewFace, Person, Removed
 from .imageio import decode_image, encode_jpeg, load_image
 from .matching import (AMBIGUOUS, DIFFERENT, DISTANCE_EPS, NAMED, SAME, UNCERTAIN, UNKNOWN, GalleryIndex,
                        Identification, Match, NameVote, check_threshold, decide, distance, distances,
-                       enrolment_problems, explain, identify,
+                       enrolment_problems, explain, identify, likeliest_face,
                        identify_all, is_same, one_in, verdict)
 from .model_file import Band, ModelFile, Rates, model_metadata
 from .pipeline import FaceEngine, FaceResult, ImageResult
@@ -23,7 +23,7 @@ __all__ = [
     "Embedder", "ModelInfo", "CameraError", "FaceIdError", "GalleryError", "ImageError", "ModelError", "NoFaceError",
     "Gallery", "NewFace", "Person", "Removed", "decode_image", "encode_jpeg", "load_image",
     "DISTANCE_EPS", "GalleryIndex", "Identification", "Match", "check_threshold", "distance", "distances", "identify",
-    "is_same", "AMBIGUOUS", "DIFFERENT", "NAMED", "SAME", "UNCERTAIN", "UNKNOWN", "NameVote", "decide", "enrolment_problems", "explain",
+    "is_same", "AMBIGUOUS", "DIFFERENT", "NAMED", "SAME", "UNCERTAIN", "UNKNOWN", "NameVote", "decide", "enrolment_problems", "explain", "likeliest_face",
     "identify_all", "one_in", "verdict", "Band", "ModelFile", "Rates", "model_metadata", "FaceEngine", "FaceResult", "ImageResult", "CaptureGate",
     "image_quality", "ProviderStatus", "resolve_provider", "FaceTracker",
 ]

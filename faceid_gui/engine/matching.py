@@ -160,6 +160,17 @@ def enrolment_problems(index: GalleryIndex, name: str, embeddings, threshold: fl
     return problems
 
 
+def likeliest_face(index: GalleryIndex, name: str, embeddings) -> int | None:
+    """Which face of a group photo to offer for `name`: the one nearest the person's enrolled faces, or None when
+    nobody of that name is enrolled yet (then the caller offers the largest)."""
+    own_id = next((pid for pid, n in index.names.items() if n.casefold() == name.strip().casefold()), None)
+    if own_id is None or not len(embeddings):
+        return None
+    own = index.embeddings[index.person_ids == own_id]
+    nearest = [float(distances(np.asarray(e, np.float32), own).min()) for e in embeddings]
+    return int(np.argmin(nearest))
+
+
 # -- Compare (1:1): three answers --------------------------------------------------------------------------------
 SAME, UNCERTAIN, DIFFERENT = "same", "uncertain", "different"
 
