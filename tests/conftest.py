@@ -46,6 +46,21 @@ def sample(name: str) -> Path:
     return SAMPLES / name
 
 
+def group_photo(tmp_path: Path) -> Path:
+    """astronaut (large) and the cameraman (smaller) side by side: two real faces in one photo."""
+    import cv2
+    import numpy as np
+
+    a = cv2.imread(str(sample("astronaut.jpg")))
+    b = cv2.resize(cv2.imread(str(sample("camera.jpg"))), (256, 256))
+    canvas = np.full((512, 800, 3), 90, np.uint8)
+    canvas[:, :512] = a
+    canvas[128:384, 530:786] = b
+    path = tmp_path / "group.png"
+    cv2.imwrite(str(path), canvas)
+    return path
+
+
 @pytest.fixture(autouse=True)
 def no_leaked_threads(request, monkeypatch):
     """Fail a test that leaves a thread running: a Python thread, a QThread, or a task on Qt's pool (as napari does)."""

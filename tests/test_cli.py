@@ -5,7 +5,7 @@ import sys
 
 import pytest
 
-from .conftest import sample
+from .conftest import group_photo, sample
 
 
 def faceid(*args, env=None):
@@ -38,16 +38,7 @@ def test_compare_exit_codes(tmp_path):
 
 
 def test_compare_several_faces_says_so(tmp_path):
-    import cv2
-    import numpy as np
-
-    a = cv2.imread(str(sample("astronaut.jpg")))
-    b = cv2.resize(cv2.imread(str(sample("camera.jpg"))), (256, 256))
-    canvas = np.full((512, 800, 3), 90, np.uint8)
-    canvas[:, :512] = a
-    canvas[128:384, 530:786] = b
-    group = tmp_path / "group.png"
-    cv2.imwrite(str(group), canvas)
+    group = group_photo(tmp_path)
     result = faceid("compare", str(group), str(sample("astronaut.jpg")))
     assert result.returncode in (0, 1, 3)
     assert "group.png: 2 faces found, using face 1 (the one nearest the other photo)" in result.stderr

@@ -9,7 +9,7 @@ from PySide6.QtWidgets import QMessageBox
 from faceid_gui.app.main_window import MainWindow
 from faceid_gui.app.state import AppState
 
-from .conftest import sample
+from .conftest import group_photo, sample
 
 
 @pytest.fixture()
@@ -270,18 +270,6 @@ def test_a_model_loaded_later_runs_on_the_device_chosen_at_start(engine, tmp_pat
 
 
 # -- issue 13 ---------------------------------------------------------------------------------------------------
-def _group_photo(tmp_path):
-    """astronaut (large) and the cameraman (smaller) side by side: two real faces in one photo."""
-    a = cv2.imread(str(sample("astronaut.jpg")))
-    b = cv2.resize(cv2.imread(str(sample("camera.jpg"))), (256, 256))
-    canvas = np.full((512, 800, 3), 90, np.uint8)
-    canvas[:, :512] = a
-    canvas[128:384, 530:786] = b
-    path = tmp_path / "group.png"
-    cv2.imwrite(str(path), canvas)
-    return path
-
-
 def _no_face_photo(tmp_path):
     path = tmp_path / "wall.png"
     cv2.imwrite(str(path), np.random.default_rng(0).integers(100, 140, (240, 320, 3), dtype=np.uint8))
@@ -303,7 +291,7 @@ def test_the_face_most_like_the_other_photo_is_preselected_and_can_be_changed(qt
     tab = window.compare
     with qtbot.waitSignal(window.state.idle, timeout=20000):
         tab.load(0, str(sample("camera.jpg")))
-        tab.load(1, str(_group_photo(tmp_path)))
+        tab.load(1, str(group_photo(tmp_path)))
     expected = best_pair(*tab.results)[1]
     assert tab.selected[1] == expected and "the one most like Photo A" in tab.zones[1].message
     with qtbot.waitSignal(tab.verdict_changed):
@@ -362,9 +350,9 @@ def test_enrolling_a_group_photo_offers_each_face_and_warns_about_a_stranger(qtb
     window.state.set_threshold(window.state.engine.info.threshold)
     enroll = window.enroll
     with qtbot.waitSignal(window.state.idle, timeout=20000):
-        enroll.enroll_files([str(_group_photo(tmp_path))])
+        enroll.enroll_files([str(group_photo(tmp_path))])
     with qtbot.waitSignal(window.state.idle, timeout=20000):
-        enroll.enroll_files([str(_group_photo(tmp_path))])  # the same file again: said once, not analysed again
+        enroll.enroll_files([str(group_photo(tmp_path))])  # the same file again: said once, not analysed again
     checks = [enroll.candidates.item(i).checkState() for i in range(enroll.candidates.count())]
     assert checks == [Qt.CheckState.Checked, Qt.CheckState.Unchecked]
     assert [enroll.results.item(i).text().startswith("✔") for i in range(enroll.results.count())] == [True, False]
@@ -443,7 +431,7 @@ def test_a_group_photo_checks_the_face_of_the_enrolled_person_named(qtbot, windo
     enroll = window.enroll
     enroll.name.setText("Cameraman")
     with qtbot.waitSignal(window.state.idle, timeout=20000):
-        enroll.enroll_files([str(_group_photo(tmp_path))])
+        enroll.enroll_files([str(group_photo(tmp_path))])
     checks = [enroll.candidates.item(i).checkState() for i in range(enroll.candidates.count())]
     assert checks == [Qt.CheckState.Unchecked, Qt.CheckState.Checked]  # the smaller face, the one enrolled
     assert "the one most like Cameraman checked" in enroll.results.item(enroll.results.count() - 1).text()

@@ -4,7 +4,7 @@ import pytest
 
 from faceid_gui.bench import moving_face_frames
 from faceid_gui.engine import FaceTracker
-from faceid_gui.engine.tracker import _iou
+from faceid_gui.engine.detector import box_iou
 
 
 def _rgb(bgr):
@@ -23,7 +23,7 @@ def test_refine_follows_a_face_and_rejects_background(engine, astronaut):
     empty = np.array([0, 400, 100, 500], np.float32)  # no face there
     refined, nothing = engine.detector.refine(astronaut, np.stack([moved, empty]))
     assert nothing is None
-    assert _iou(refined.box, face.box) > 0.8
+    assert box_iou(refined.box, face.box) > 0.8
     side = face.box[2] - face.box[0]
     assert np.abs(refined.landmarks - face.landmarks).max() < 0.08 * side
     assert engine.detector.refine(astronaut, np.empty((0, 4))) == []
@@ -36,7 +36,7 @@ def test_tracking_matches_full_detection_on_a_moving_face(engine, clip):
         full = engine.detector.detect(rgb, 40)
         assert len(tracked) == len(full) == 1
         side = full[0].box[2] - full[0].box[0]
-        assert _iou(tracked[0].box, full[0].box) > 0.6
+        assert box_iou(tracked[0].box, full[0].box) > 0.6
         assert np.abs(tracked[0].landmarks - full[0].landmarks).max() < 0.12 * side
     assert tracker.full_detections == 4  # frames 0, 10, 20, 30: never lost
     assert tracker.refinements == 36
@@ -63,7 +63,7 @@ def test_two_faces_followed_largest_first(engine, astronaut, cameraman):
     second = tracker.update(frame)
     assert len(first) == len(second) == 2 and tracker.refinements == 1
     assert second[0].area >= second[1].area
-    assert all(_iou(a.box, b.box) > 0.8 for a, b in zip(first, second))
+    assert all(box_iou(a.box, b.box) > 0.8 for a, b in zip(first, second))
 
 
 def test_redetect_every_must_be_positive(engine):

@@ -16,7 +16,7 @@ import numpy as np
 
 from faceid_gui.bench import moving_face_frames, run_live
 from faceid_gui.engine import FaceEngine, FaceTracker, GalleryIndex, load_image
-from faceid_gui.engine.tracker import _iou
+from faceid_gui.engine.detector import box_iou
 
 
 def main() -> None:
@@ -62,7 +62,7 @@ def main() -> None:
     cpu_t, _, names_t, boxes_t = run_live(engine, frames(), index, tracker)
     cpu_f, _, names_f, boxes_f = run_live(engine, frames(), index, None)
     same = np.mean([a == b for a, b in zip(names_t, names_f)])
-    ious = [_iou(a[0], b[0]) for a, b in zip(boxes_t, boxes_f) if a and b]
+    ious = [box_iou(a[0], b[0]) for a, b in zip(boxes_t, boxes_f) if a and b]
     truth = [names[i] for i in range(len(people)) for _ in range(args.frames_per_person)]
     right_t = np.mean([bool(n) and n[0] == g for n, g in zip(names_t, truth)])
     right_f = np.mean([bool(n) and n[0] == g for n, g in zip(names_f, truth)])

@@ -195,6 +195,15 @@ def _pnet_boxes(reg: np.ndarray, prob: np.ndarray, scale: float, threshold: floa
     return boxes
 
 
+def box_iou(a: np.ndarray, b: np.ndarray) -> float:
+    """Intersection over union of two (x1, y1, x2, y2) boxes; 0 for empty ones."""
+    iw = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    ih = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    inter = iw * ih
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return float(inter / union) if union > 0 else 0.0
+
+
 def _nms(boxes: np.ndarray, threshold: float, use_min: bool = False) -> np.ndarray:
     """Greedy non-maximum suppression by score; returns kept indices."""
     x1, y1, x2, y2, scores = boxes[:, 0], boxes[:, 1], boxes[:, 2], boxes[:, 3], boxes[:, 4]

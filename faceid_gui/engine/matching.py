@@ -5,6 +5,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .detector import box_iou
 from .errors import ModelError
 from .model_file import DISTANCE_EPS
 
@@ -228,7 +229,7 @@ class NameVote:
         old, new, shown = list(self._tracks), [], []
         for box, answer in zip(boxes, answers):
             box = np.asarray(box[:4], float)
-            overlaps = [_iou(box, t["box"]) for t in old]
+            overlaps = [box_iou(box, t["box"]) for t in old]
             k = int(np.argmax(overlaps)) if overlaps else -1
             track = old.pop(k) if k >= 0 and overlaps[k] >= self.min_iou else {"answer": None, "run": 0, "shown": None}
             run = track["run"] + 1 if answer == track["answer"] else 1
@@ -240,10 +241,3 @@ class NameVote:
         self._tracks = new
         return shown
 
-
-def _iou(a: np.ndarray, b: np.ndarray) -> float:
-    iw = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    ih = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = iw * ih
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return float(inter / union) if union > 0 else 0.0

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .detector import LIVE_MIN_FACE, Face, FaceDetector
+from .detector import LIVE_MIN_FACE, Face, FaceDetector, box_iou
 
 
 class FaceTracker:
@@ -71,7 +71,7 @@ class FaceTracker:
         for face in faces:
             best, best_iou = None, 0.3
             for old, old_motion in zip(self._faces, self._motion):
-                overlap = _iou(face.box, old.box)
+                overlap = box_iou(face.box, old.box)
                 if overlap > best_iou:
                     best, best_iou = old_motion, overlap
             motion.append(best if best is not None else np.zeros(4, np.float32))
@@ -86,19 +86,12 @@ class FaceTracker:
         self._motion = [self._motion[i] for i in order]
 
 
-def _iou(a: np.ndarray, b: np.ndarray) -> float:
-    iw = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    ih = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = iw * ih
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return float(inter / union) if union > 0 else 0.0
-
 
 def _drop_duplicates(faces: list[Face], threshold: float) -> list[int]:
     """Indices of faces to keep when two followed faces have converged onto one (higher score wins)."""
     order = sorted(range(len(faces)), key=lambda i: faces[i].score, reverse=True)
     kept: list[int] = []
     for i in order:
-        if all(_iou(faces[i].box, faces[j].box) <= threshold for j in kept):
+        if all(box_iou(faces[i].box, faces[j].box) <= threshold for j in kept):
             kept.append(i)
     return sorted(kept)
