@@ -156,8 +156,9 @@ def cmd_evaluate(args) -> int:
             raise TrainerError(f"the teacher has seen {int(known.sum())} of {len(known)} photos of this split: "
                                "run `trainer teach` first")
         _, labels, _ = load_crops(manifest, ids, with_pixels=False)
-        report = evaluate_embeddings(embeddings, labels, None, args.report)
-        report.update({"model": "dlib face-recognition ResNet (teacher)", "images_without_face": len(manifest["no_face"])})
+        report = evaluate_embeddings(embeddings, labels, None, args.report,
+                                     {"model": "dlib face-recognition ResNet (teacher)",
+                                      "images_without_face": len(manifest["no_face"])})
     else:
         crops, labels, _ = load_crops(manifest, ids)
         report = evaluate_onnx(args.model, crops, labels, len(manifest["no_face"]), args.report)

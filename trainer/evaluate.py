@@ -12,24 +12,23 @@ from .data import evaluation_pairs
 from .metrics import pair_distances, roc_curve, verification_report
 
 
-def evaluate_onnx(model: Path, crops: np.ndarray, labels: np.ndarray, no_face: int, report_dir: Path | None,
-                  seed: int = 0) -> dict:
+def evaluate_onnx(model: Path, crops: np.ndarray, labels: np.ndarray, no_face: int, report_dir: Path | None) -> dict:
     embedder = Embedder(model, prefer="auto")
-    report = evaluate_embeddings(embedder.embed(crops), labels, embedder.info.threshold, report_dir, seed)
-    report.update({"model": str(model), "images_without_face": int(no_face), "provider": embedder.provider.name})
-    if report_dir is not None:
-        (Path(report_dir) / "metrics.json").write_text(json.dumps(report, indent=2))
-    return report
+    return evaluate_embeddings(embedder.embed(crops), labels, embedder.info.threshold, report_dir,
+                               {"model": str(model), "images_without_face": int(no_face),
+                                "provider": embedder.provider.name})
 
 
 def evaluate_embeddings(emb: np.ndarray, labels: np.ndarray, threshold: float | None, report_dir: Path | None,
-                        seed: int = 0) -> dict:
-    """Verification figures on the split's balanced pairs; the same pairs for every model of the same photos."""
-    pairs = evaluation_pairs(labels, seed=seed)
+                        about: dict | None = None) -> dict:
+    """Verification figures on the split's balanced pairs (the same pairs for every model of the same photos),
+    with `about` (what was evaluated) added; report.png and metrics.json go to report_dir when given."""
+    pairs = evaluation_pairs(labels)
     d = pair_distances(emb, pairs)
     same = pairs[:, 2].astype(bool)
     report = verification_report(d, same, threshold)
-    report.update({"images": int(len(emb)), "identities": int(len(set(labels.tolist()))), "pairs": int(len(pairs))})
+    report.update({"images": int(len(emb)), "identities": int(len(set(labels.tolist()))), "pairs": int(len(pairs)),
+                   **(about or {})})
     if report_dir is not None:
         write_report(Path(report_dir), report, d, same, threshold if threshold is not None else report["best_threshold"])
     return report
