@@ -35,10 +35,23 @@ def _conv(keras_kernel: np.ndarray, bias: np.ndarray) -> nn.Conv2d:
     return conv
 
 
-def _prelu(alpha: np.ndarray) -> nn.PReLU:
-    prelu = nn.PReLU(alpha.size)
-    prelu.weight.data = torch.from_numpy(alpha.reshape(-1).copy())
-    return prelu
+class _PReLU(nn.Module):
+    """PReLU written as x + (slope - 1) * min(x, 0), the same function: ONNX Runtime's CPU PRelu kernel took 11x as
+    long as these three ops (1.56 ms against 0.14 ms on an R-Net batch) and was a third of each network's time."""
+
+    def __init__(self, alpha: np.ndarray):
+        super().__init__()
+        self.register_buffer("slope_minus_one", torch.from_numpy(alpha.astype(np.float32) - 1.0))
+
+    def forward(self, x):
+        return x + self.slope_minus_one * torch.clamp(x, max=0.0)
+
+
+def _prelu(alpha: np.ndarray) -> _PReLU:
+    # Keras keeps a slope per channel as (1, 1, C) after convolutions and (C,) after dense layers; torch needs
+    # (C, 1, 1) and (C,) to broadcast over NCHW and (N, C).
+    channels = alpha.size
+    return _PReLU(alpha.reshape(channels, 1, 1) if alpha.ndim == 3 else alpha.reshape(channels))
 
 
 def _linear(keras_kernel: np.ndarray, bias: np.ndarray) -> nn.Linear:

@@ -95,7 +95,7 @@ class FaceDetector:
         if min(h, w) * shrink < 12:
             return []  # a sliver (e.g. 2x5000 px) holds no findable face, and resizing it to zero pixels would fail
         if shrink < 1.0:
-            image = cv2.resize(rgb, (round(w * shrink), round(h * shrink)), interpolation=cv2.INTER_AREA)
+            image = _shrink(rgb, (round(w * shrink), round(h * shrink)))
         # Faces smaller than 12 px after shrinking cannot be found; keep the request meaningful.
         min_face = max(12.0, min_face * shrink)
         boxes = self._stage_proposals(image, min_face)
@@ -138,7 +138,7 @@ class FaceDetector:
             sh, sw = int(np.ceil(h * scale)), int(np.ceil(w * scale))
             # Each level from the one before, not from the full frame: INTER_AREA reads every source pixel, so the
             # small levels cost as much as the first one did (0.8 ms each at 640x480, about half of P-Net's time).
-            scaled = cv2.resize(scaled, (sw, sh), interpolation=cv2.INTER_AREA)
+            scaled = _shrink(scaled, (sw, sh))
             blob = scaled.transpose(2, 0, 1)[None].astype(np.float32)
             reg, prob = self.pnet.run(None, {"input": blob})
             boxes = _pnet_boxes(reg[0], prob[0], scale, self.thresholds[0])
@@ -152,7 +152,7 @@ class FaceDetector:
         return _square(boxes)
 
     def _stage_refine(self, image: np.ndarray, boxes: np.ndarray) -> np.ndarray:
-        patches = _crop_patches(image, boxes, 24)
+        patches = _sample_patches(image, boxes, 24)
         reg, prob = self.rnet.run(None, {"input": patches})
         keep = prob > self.thresholds[1]
         boxes, reg = boxes[keep], reg[keep]
@@ -242,6 +242,20 @@ def _regress(boxes: np.ndarray, reg: np.ndarray) -> np.ndarray:
     return boxes
 
 
+def _shrink(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """Resize down to size (w, h): halved while at least twice too large, then area-averaged the rest of the way.
+
+    OpenCV's INTER_AREA is fast only for an exact halving (0.04 ms for a 500x333 photo); at any other factor it
+    weighs every source pixel (0.6 ms to 150x100), which made the first pyramid level cost more than its P-Net run.
+    """
+    while image.shape[1] >= 2 * size[0] and image.shape[0] >= 2 * size[1]:
+        h, w = image.shape[:2]
+        image = cv2.resize(image[:h - h % 2, :w - w % 2], (w // 2, h // 2), interpolation=cv2.INTER_AREA)
+    if (image.shape[1], image.shape[0]) == tuple(size):
+        return image
+    return cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+
+
 def _crop_patches(image: np.ndarray, boxes: np.ndarray, size: int) -> np.ndarray:
     """Crops of each box resized to size x size, zero-padded outside the image, as NCHW."""
     h, w = image.shape[:2]
@@ -260,4 +274,32 @@ def _crop_patches(image: np.ndarray, boxes: np.ndarray, size: int) -> np.ndarray
             canvas[sy1 - by1:sy2 - by1, sx1 - bx1:sx2 - bx1] = image[sy1:sy2, sx1:sx2]
         interp = cv2.INTER_AREA if bw > size else cv2.INTER_LINEAR
         out[k] = cv2.resize(canvas, (size, size), interpolation=interp)
+    return out.transpose(0, 3, 1, 2).copy()
+
+
+def _sample_patches(image: np.ndarray, boxes: np.ndarray, size: int) -> np.ndarray:
+    """Like _crop_patches, cheaper and to a fraction of a pixel: each box is sampled bilinearly from the image
+    halved until the box is under 2 * size across, so no crop reads more than (2 * size)^2 pixels.
+
+    For R-Net's many candidates (23 a photo, most far larger than 24 px): their area-averaged crops took 1.7
+    CPU-ms a photo, these 0.55. O-Net's few crops, whose landmarks align the face, keep _crop_patches.
+    """
+    halved = [image]
+    out = np.zeros((len(boxes), size, size, 3), np.float32)
+    for k, (x1, y1, x2, y2) in enumerate(boxes[:, :4]):
+        side = max(x2 - x1, y2 - y1) + 1
+        level = int(np.floor(np.log2(side / size))) if side >= 2 * size else 0
+        while len(halved) <= level and min(halved[-1].shape[:2]) >= 2:
+            h, w = halved[-1].shape[:2]
+            halved.append(cv2.resize(halved[-1][:h - h % 2, :w - w % 2], (w // 2, h // 2),
+                                     interpolation=cv2.INTER_AREA))
+        level = min(level, len(halved) - 1)
+        shrink = float(1 << level)
+        # Pixels x1..x2 inclusive cover [x1, x2 + 1): output pixel u samples the point (u + 0.5) * step + x1 - 0.5.
+        step_x, step_y = (x2 + 1 - x1) / shrink / size, (y2 + 1 - y1) / shrink / size
+        matrix = np.array([[step_x, 0, x1 / shrink + 0.5 * step_x - 0.5],
+                           [0, step_y, y1 / shrink + 0.5 * step_y - 0.5]], np.float32)
+        if x2 - x1 >= 1 and y2 - y1 >= 1:  # as _crop_patches: a box under 2 px across stays empty
+            out[k] = cv2.warpAffine(halved[level], matrix, (size, size), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+                                    borderMode=cv2.BORDER_CONSTANT, borderValue=0)
     return out.transpose(0, 3, 1, 2).copy()
