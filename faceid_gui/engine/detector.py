@@ -292,6 +292,8 @@ def _sample_patches(image: np.ndarray, boxes: np.ndarray, size: int) -> np.ndarr
     halved = [image]
     out = np.zeros((len(boxes), size, size, 3), np.float32)
     for k, (x1, y1, x2, y2) in enumerate(boxes[:, :4]):
+        if x2 - x1 < 1 or y2 - y1 < 1:
+            continue  # as _crop_patches: a box under 2 px across stays empty
         side = max(x2 - x1, y2 - y1) + 1
         level = int(np.floor(np.log2(side / size))) if side >= 2 * size else 0
         while len(halved) <= level and min(halved[-1].shape[:2]) >= 2:
@@ -302,7 +304,6 @@ def _sample_patches(image: np.ndarray, boxes: np.ndarray, size: int) -> np.ndarr
         step_x, step_y = (x2 + 1 - x1) / shrink / size, (y2 + 1 - y1) / shrink / size
         matrix = np.array([[step_x, 0, x1 / shrink + 0.5 * step_x - 0.5],
                            [0, step_y, y1 / shrink + 0.5 * step_y - 0.5]], np.float32)
-        if x2 - x1 >= 1 and y2 - y1 >= 1:  # as _crop_patches: a box under 2 px across stays empty
-            out[k] = cv2.warpAffine(halved[level], matrix, (size, size), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
-                                    borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+        out[k] = cv2.warpAffine(halved[level], matrix, (size, size), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+                                borderMode=cv2.BORDER_CONSTANT, borderValue=0)
     return out.transpose(0, 3, 1, 2).copy()

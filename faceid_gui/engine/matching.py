@@ -65,6 +65,11 @@ class GalleryIndex:
     def __len__(self) -> int:
         return len(self.embeddings)
 
+    def person_id(self, name: str) -> int | None:
+        """The id of the enrolled person of this name, matched ignoring case and outer spaces; None if nobody."""
+        wanted = name.strip().casefold()
+        return next((pid for pid, n in self.names.items() if n.casefold() == wanted), None)
+
     def nearest(self, query: np.ndarray, k: int = 5) -> list[Match]:
         """The k nearest people (by their closest enrolled face), nearest first."""
         if len(self.embeddings) == 0:
@@ -146,7 +151,7 @@ def enrolment_problems(index: GalleryIndex, name: str, embeddings, threshold: fl
     edge), or one the 1:N rule would name as someone else, nearer than the person's own faces."""
     embeddings = [np.asarray(e, np.float32) for e in embeddings]
     different_from = band.different_from if band is not None else check_threshold(threshold)
-    own_id = next((pid for pid, n in index.names.items() if n.casefold() == name.strip().casefold()), None)
+    own_id = index.person_id(name)
     problems = []
     for k, e in enumerate(embeddings):
         nearest = index.nearest(e, k=len(index.names) or 1) if len(index) else []
@@ -164,7 +169,7 @@ def enrolment_problems(index: GalleryIndex, name: str, embeddings, threshold: fl
 def likeliest_face(index: GalleryIndex, name: str, embeddings) -> int | None:
     """Which face of a group photo to offer for `name`: the one nearest the person's enrolled faces, or None when
     nobody of that name is enrolled yet (then the caller offers the largest)."""
-    own_id = next((pid for pid, n in index.names.items() if n.casefold() == name.strip().casefold()), None)
+    own_id = index.person_id(name)
     if own_id is None or not len(embeddings):
         return None
     own = index.embeddings[index.person_ids == own_id]
@@ -240,4 +245,3 @@ class NameVote:
             shown.append(held)
         self._tracks = new
         return shown
-

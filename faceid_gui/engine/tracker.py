@@ -86,7 +86,6 @@ class FaceTracker:
         self._motion = [self._motion[i] for i in order]
 
 
-
 def _drop_duplicates(faces: list[Face], threshold: float) -> list[int]:
     """Indices of faces to keep when two followed faces have converged onto one (higher score wins)."""
     order = sorted(range(len(faces)), key=lambda i: faces[i].score, reverse=True)
