@@ -122,18 +122,32 @@ def cmd_teach(args) -> int:
     from .teacher import teach
 
     manifest, splits, _ = _prepared(args, args.input_size)
-    # Held-out people first (the teacher's own figures need them), then training photos in a seeded order,
-    # so a run stopped early still covers people evenly.
+    # Held-out people first (the teachers' own figures need them), then training photos in a seeded order,
+    # so a run stopped early still covers people evenly. Unlabelled faces have no split: all are "training".
     by_identity = {}
     for e in manifest["entries"]:
         by_identity.setdefault(e["identity"], []).append(e)
     held_out = [e for i in splits["val"] + splits["test"] for e in by_identity.get(i, [])]
     training = [e for i in splits["train"] for e in by_identity.get(i, [])]
+    if not held_out and not training:  # unlabelled folder
+        training = list(manifest["entries"])
     random.Random(0).shuffle(training)
     order = held_out + training[:args.limit] if args.limit is not None else held_out + training
-    table = teach(manifest, _cache_for(args.data, args.cache), order, args.workers)
-    print(json.dumps({"teacher_photos": len(table), "held_out_photos": len(held_out), "training_photos": len(training)}))
+    summary = {"held_out_photos": len(held_out), "training_photos": len(training)}
+    for name in _teacher_names(args.teacher):
+        summary[f"{name}_photos"] = len(teach(manifest, _cache_for(args.data, args.cache), order, name, args.workers))
+    print(json.dumps(summary))
     return 0
+
+
+def _teacher_names(spec: str) -> list[str]:
+    from .teacher import TEACHERS
+
+    names = [n for n in spec.split("+") if n]
+    unknown = [n for n in names if n not in TEACHERS]
+    if unknown or not names:
+        raise TrainerError(f"unknown teacher {spec!r}: use sface, dlib or sface+dlib")
+    return names
 
 
 def cmd_evaluate(args) -> int:
@@ -214,9 +228,10 @@ def _parser() -> argparse.ArgumentParser:
                    help="identities to evaluate on (use test for identities never trained on)")
     p.add_argument("--report", type=Path, help="folder for report.png and metrics.json")
     p.add_argument("--json", action="store_true")
-    p = sub.add_parser("teach", help="cache the dlib teacher's embeddings (held-out people first; resumable)")
+    p = sub.add_parser("teach", help="cache teacher embeddings of every crop (held-out people first; resumable)")
     _add_data_args(p)
-    p.add_argument("--input-size", type=int, default=64, help="crop size of the prepared cache")
+    p.add_argument("--input-size", type=int, default=112, help="crop size of the prepared cache (default: %(default)s)")
+    p.add_argument("--teacher", default="sface", help="sface, dlib or sface+dlib (default: %(default)s)")
     p.add_argument("--limit", type=int, help="training photos to embed at most (held-out photos always)")
     p = sub.add_parser("refresh", help="prepare, train, export, evaluate on test identities, install for the app")
     _add_data_args(p)

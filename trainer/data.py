@@ -14,6 +14,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+UNLABELLED = ""  # the identity of a face nobody labelled
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".gif", ".pgm", ".ppm"}
 
 
@@ -72,6 +73,11 @@ def _load_folders(root: Path) -> DataSet:
     samples = [Sample(p, person.name)
                for person in sorted(d for d in root.iterdir() if d.is_dir())
                for p in sorted(person.iterdir()) if p.suffix.lower() in IMAGE_SUFFIXES]
+    if not samples:
+        # Images straight in the folder: faces without identities, for distillation only (never for pairs).
+        samples = [Sample(p, UNLABELLED) for p in sorted(root.iterdir()) if p.suffix.lower() in IMAGE_SUFFIXES]
+        if samples:
+            return DataSet(root, "unlabelled", samples)
     if not samples:
         raise FileNotFoundError(f"no images in {root} (expected CelebA layout or <root>/<person>/<image>)")
     return DataSet(root, "folders", samples)

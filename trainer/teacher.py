@@ -1,9 +1,11 @@
-"""dlib's face-recognition ResNet (public domain) as a teacher: one 128-D embedding per prepared photo.
+"""Teachers: dlib's face-recognition ResNet (public domain) and OpenCV Zoo's SFace (Apache-2.0), one cached
+128-D embedding per prepared crop each.
 
-The teacher builds its own 150 px chip from the photo, with its own 5-point landmarks inside the box the app's
-detector found at `prepare` time, so it sees the face the way it was trained to. Embeddings are cached beside the
-crops (`teacher.npz`, keyed by crop name) and saved every few hundred photos, so an interrupted run resumes.
-Needs the `distill` extra (`pip install -e ".[distill]"`); never imported by the app.
+dlib builds its own 150 px chip from the photo, with its own 5-point landmarks inside the box the app's detector
+found at `prepare` time, so it sees the face the way it was trained to. SFace runs on the 112 px crop itself (the
+ArcFace template it was trained on). Embeddings are cached beside the crops (`teacher_<name>.npz`, keyed by crop
+name) and saved every few hundred photos, so an interrupted run resumes. Needs the `distill` extra; never
+imported by the app.
 """
 from __future__ import annotations
 
@@ -18,56 +20,73 @@ import numpy as np
 from .data import Progress
 from .errors import TrainerError
 
-TEACHER_FILE = "teacher.npz"
+TEACHERS = ("sface", "dlib")
 TEACHER_DIM = 128
 SAVE_EVERY = 512
 
 _worker = None
 
 
-def _models_dir() -> Path:
+def teacher_file(name: str) -> str:
+    return f"teacher_{name}.npz"
+
+
+def _dlib_models_dir() -> Path:
     spec = importlib.util.find_spec("face_recognition_models")
     if spec is None or importlib.util.find_spec("dlib") is None:
-        raise TrainerError('the teacher needs dlib: pip install -e ".[distill]"')
+        raise TrainerError('the dlib teacher needs dlib: pip install -e ".[distill]"')
     # face_recognition_models/__init__ imports pkg_resources, which current setuptools no longer ships.
     return Path(spec.origin).parent / "models"
 
 
-def _init_worker(models: str) -> None:
+def _init_worker(name: str, cache_dir: str) -> None:
     global _worker
     os.environ.setdefault("OMP_NUM_THREADS", "1")
+    if name == "sface":
+        from .sface import SFace
+
+        _worker = ("sface", SFace(Path(cache_dir)))
+        return
     import dlib
 
-    _worker = (dlib.shape_predictor(str(Path(models) / "shape_predictor_5_face_landmarks.dat")),
-               dlib.face_recognition_model_v1(str(Path(models) / "dlib_face_recognition_resnet_model_v1.dat")))
+    models = _dlib_models_dir()
+    _worker = ("dlib", dlib.shape_predictor(str(models / "shape_predictor_5_face_landmarks.dat")),
+               dlib.face_recognition_model_v1(str(models / "dlib_face_recognition_resnet_model_v1.dat")))
 
 
 def _teach_one(task: tuple[str, str, str]) -> tuple[str, np.ndarray | None]:
-    import dlib
+    import cv2
 
     from faceid_gui.engine import FaceIdError, load_image
 
-    name, source, sidecar = task
-    predictor, recognizer = _worker
+    name, source, crop_path = task
+    if _worker[0] == "sface":
+        bgr = cv2.imread(crop_path)
+        if bgr is None:
+            return name, None
+        return name, _worker[1].embed(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)[None])[0]
+    import dlib
+
+    _, predictor, recognizer = _worker
     try:
         rgb = load_image(source)
-        x1, y1, x2, y2 = json.loads(Path(sidecar).read_text())["box"]
+        x1, y1, x2, y2 = json.loads(Path(crop_path + ".json").read_text())["box"]
     except (FaceIdError, OSError, ValueError, KeyError):
         return name, None
     shape = predictor(rgb, dlib.rectangle(int(round(x1)), int(round(y1)), int(round(x2)), int(round(y2))))
     return name, np.asarray(recognizer.compute_face_descriptor(rgb, shape), np.float32)
 
 
-def load_teacher(cache_dir: Path) -> dict[str, np.ndarray]:
-    path = Path(cache_dir) / TEACHER_FILE
+def load_teacher(cache_dir: Path, name: str) -> dict[str, np.ndarray]:
+    path = Path(cache_dir) / teacher_file(name)
     if not path.is_file():
         return {}
     with np.load(path) as data:
         return dict(zip(data["names"].tolist(), data["embeddings"]))
 
 
-def _save(cache_dir: Path, table: dict[str, np.ndarray]) -> None:
-    path = Path(cache_dir) / TEACHER_FILE
+def _save(cache_dir: Path, name: str, table: dict[str, np.ndarray]) -> None:
+    path = Path(cache_dir) / teacher_file(name)
     tmp = path.with_name(path.name + ".tmp.npz")
     names = sorted(table)
     np.savez(tmp, names=np.array(names), embeddings=np.stack([table[n] for n in names]).astype(np.float32)
@@ -75,39 +94,49 @@ def _save(cache_dir: Path, table: dict[str, np.ndarray]) -> None:
     os.replace(tmp, path)  # a kill mid-save leaves the previous table
 
 
-def teach(manifest: dict, cache_dir: Path, order: list[dict], workers: int = 2) -> dict[str, np.ndarray]:
-    """Embed `order` (manifest entries, most wanted first) with the teacher; resumes from the cached table."""
-    table = load_teacher(cache_dir)
+def teach(manifest: dict, cache_dir: Path, order: list[dict], name: str = "sface",
+          workers: int = 1) -> dict[str, np.ndarray]:
+    """Embed `order` (manifest entries, most wanted first) with teacher `name`; resumes from the cached table."""
+    if name not in TEACHERS:
+        raise TrainerError(f"unknown teacher {name!r}: use one of {', '.join(TEACHERS)}")
+    table = load_teacher(cache_dir, name)
     crop_dir = Path(manifest["crop_dir"])
-    todo = [(e["crop"], e["source"], str(crop_dir / (e["crop"] + ".json"))) for e in order if e["crop"] not in table]
+    todo = [(e["crop"], e["source"], str(crop_dir / e["crop"])) for e in order if e["crop"] not in table]
     todo = [t for t in todo if Path(t[2]).is_file()]
     if not todo:
         return table
-    progress = Progress(len(todo), "teacher")
+    progress = Progress(len(todo), f"teacher {name}")
     unsaved = 0
-    with mp.get_context("spawn").Pool(workers, initializer=_init_worker, initargs=(str(_models_dir()),)) as pool:
-        for name, embedding in pool.imap(_teach_one, todo, chunksize=4):
+    with mp.get_context("spawn").Pool(workers, initializer=_init_worker, initargs=(name, str(cache_dir))) as pool:
+        for crop, embedding in pool.imap(_teach_one, todo, chunksize=8):
             progress.step()
             if embedding is None:
                 continue
-            table[name] = embedding
+            table[crop] = embedding
             unsaved += 1
             if unsaved >= SAVE_EVERY:
-                _save(cache_dir, table)
+                _save(cache_dir, name, table)
                 unsaved = 0
     progress.close()
-    _save(cache_dir, table)
+    _save(cache_dir, name, table)
     return table
 
 
-def teacher_targets(manifest: dict, identities: list[str], table: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-    """Teacher embeddings in `load_crops` row order and a mask of the rows the teacher has seen."""
-    wanted = set(identities)
-    rows = [e for e in manifest["entries"] if e["identity"] in wanted]
-    targets = np.zeros((len(rows), TEACHER_DIM), np.float32)
-    known = np.zeros(len(rows), bool)
-    for k, e in enumerate(rows):
-        if e["crop"] in table:
-            targets[k] = table[e["crop"]]
-            known[k] = True
+def combined_target(tables: list[dict[str, np.ndarray]], crop: str) -> np.ndarray | None:
+    """The teachers' embeddings of one crop, each L2-normalised, concatenated (None unless every teacher saw it)."""
+    parts = [t.get(crop) for t in tables]
+    if any(p is None for p in parts):
+        return None
+    return np.concatenate([p / max(float(np.linalg.norm(p)), 1e-12) for p in parts]).astype(np.float32)
+
+
+def teacher_targets(entries: list[dict], tables: list[dict[str, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
+    """Targets for `entries` in order (the teachers concatenated) and a mask of the rows every teacher has seen."""
+    dim = TEACHER_DIM * len(tables)
+    targets = np.zeros((len(entries), dim), np.float32)
+    known = np.zeros(len(entries), bool)
+    for k, e in enumerate(entries):
+        target = combined_target(tables, e["crop"])
+        if target is not None:
+            targets[k], known[k] = target, True
     return targets, known

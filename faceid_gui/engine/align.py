@@ -39,13 +39,39 @@ def similarity_transform(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
     return matrix
 
 
+CANONICAL_SIZE = 112  # every crop is aligned at the template's own size; smaller model inputs are shrunk from it
+
+
 def align_face(rgb: np.ndarray, landmarks: np.ndarray, size: int) -> np.ndarray:
-    """Warp the face so its five landmarks land on the template; returns a (size, size, 3) uint8 crop."""
+    """Warp the face so its five landmarks land on the template; returns a (size, size, 3) uint8 crop.
+
+    Aligned at 112 px and shrunk with INTER_AREA for smaller sizes, so the trainer (which keeps 112 px crops and
+    derives smaller ones from them) and the app see the same pixels at any input size.
+    """
+    if size < CANONICAL_SIZE:
+        return shrink_crop(align_face(rgb, landmarks, CANONICAL_SIZE), size)
     matrix = similarity_transform(landmarks, template(size))
-    # Downscaling a large face: INTER_AREA-like quality comes from blurring first when shrinking a lot.
     scale = float(np.sqrt(abs(np.linalg.det(matrix[:, :2]))))
-    source = rgb
     if scale < 0.5:
+        # Shrinking a lot: blur first (antialiasing), but only the region the crop samples, not the whole photo.
         sigma = 0.5 / scale * 0.5
-        source = cv2.GaussianBlur(rgb, (0, 0), sigmaX=sigma)
-    return cv2.warpAffine(source, matrix, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        rgb, matrix = _source_region(rgb, matrix, size, margin=int(np.ceil(3 * sigma)) + 2)
+        rgb = cv2.GaussianBlur(rgb, (0, 0), sigmaX=sigma)
+    return cv2.warpAffine(rgb, matrix, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+
+
+def shrink_crop(crop: np.ndarray, size: int) -> np.ndarray:
+    """A 112 px aligned crop at a smaller model input size (the template scales with it)."""
+    return crop if crop.shape[0] == size else cv2.resize(crop, (size, size), interpolation=cv2.INTER_AREA)
+
+
+def _source_region(rgb: np.ndarray, matrix: np.ndarray, size: int, margin: int) -> tuple[np.ndarray, np.ndarray]:
+    """The part of the photo that the crop's pixels map back to (plus a blur margin), and the matrix for it."""
+    inverse = cv2.invertAffineTransform(matrix)
+    corners = np.array([[0, 0, 1], [size, 0, 1], [0, size, 1], [size, size, 1]], np.float64) @ inverse.T
+    h, w = rgb.shape[:2]
+    x0, y0 = np.clip(np.floor(corners.min(0)).astype(int) - margin, 0, [w - 1, h - 1])
+    x1, y1 = np.clip(np.ceil(corners.max(0)).astype(int) + margin + 1, [x0 + 1, y0 + 1], [w, h])
+    shifted = matrix.copy()
+    shifted[:, 2] += matrix[:, :2] @ np.array([x0, y0], np.float64)
+    return rgb[y0:y1, x0:x1], shifted
