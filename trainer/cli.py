@@ -9,8 +9,11 @@ import sys
 from dataclasses import fields
 from pathlib import Path
 
+from faceid_gui.engine.align import CANONICAL_SIZE
+from faceid_gui.engine.errors import FaceIdError
+
 from .errors import TrainerError
-from .train import TrainConfig
+from .config import OPTION_HELP, TrainConfig
 
 
 def _cache_for(data: Path, cache: Path | None) -> Path:
@@ -34,12 +37,14 @@ def _add_train_args(p: argparse.ArgumentParser) -> None:
             continue
         flag = "--" + f.name.replace("_", "-")
         value = getattr(defaults, f.name)
+        text = OPTION_HELP.get(f.name, "") + " (default: %(default)s)"
         if isinstance(value, bool):
-            p.add_argument(flag, type=lambda s: s.lower() in ("1", "true", "yes"), default=value, metavar="BOOL")
+            p.add_argument(flag, type=lambda s: s.lower() in ("1", "true", "yes"), default=value, metavar="BOOL",
+                           help=text)
         elif f.name == "threshold_far":
-            p.add_argument(flag, type=float, default=None)
+            p.add_argument(flag, type=float, default=None, help=OPTION_HELP[f.name])
         else:
-            p.add_argument(flag, type=type(value), default=value)
+            p.add_argument(flag, type=type(value), default=value, help=text)
     p.add_argument("--no-augment", action="store_true", help="train on the crops as they are")
     p.add_argument("--resume", action="store_true", help="continue from <out>/last.pt")
 
@@ -54,17 +59,18 @@ def _config(args) -> TrainConfig:
     return config
 
 
-def _prepared(args, input_size: int):
+def _prepared(args):
+    """The data set's aligned 112 px crops (prepared once, resumable), its identity splits and a description."""
     from .data import load_dataset, prepare_cache, split_identities
 
     dataset = load_dataset(args.data)
     if dataset.missing:
         print(f"skipped {dataset.missing} listed images that are not on disk", file=sys.stderr)
-    manifest = prepare_cache(dataset.samples, _cache_for(args.data, args.cache), input_size, args.workers)
+    manifest = prepare_cache(dataset.samples, _cache_for(args.data, args.cache), CANONICAL_SIZE, args.workers)
     ids = sorted({e["identity"] for e in manifest["entries"]})
     splits = split_identities(ids, dataset.partition, seed=args.split_seed)
     by_split = {name: sum(1 for e in manifest["entries"] if e["identity"] in set(v)) for name, v in splits.items()}
-    info = {"data": str(args.data), "layout": dataset.layout, "images": len(dataset.samples),
+    info = {"data": Path(args.data).name, "layout": dataset.layout, "images": len(dataset.samples),
             "missing_files": dataset.missing, "aligned": len(manifest["entries"]), "no_face": len(manifest["no_face"]),
             "identities": {k: len(v) for k, v in splits.items()}, "images_per_split": by_split,
             "split_seed": args.split_seed}
@@ -73,28 +79,23 @@ def _prepared(args, input_size: int):
 
 
 def cmd_prepare(args) -> int:
-    _prepared(args, args.input_size)
+    _prepared(args)
     return 0
 
 
 def cmd_train(args, prepared=None) -> Path:
-    from .data import load_crops
+    from .data import load_crops, split_entries
+    from .targets import add_teacher_targets
     from .train import TrainingData, train
 
     cfg = _config(args)
-    manifest, splits, info = prepared or _prepared(args, cfg.input_size)
-    tr_x, tr_y, _ = load_crops(manifest, splits["train"])
-    va_x, va_y, _ = load_crops(manifest, splits["val"])
-    teacher = None
-    if cfg.distill_weight > 0:
-        from .teacher import load_teacher, teacher_targets
-
-        teacher = teacher_targets(manifest, splits["train"], load_teacher(_cache_for(args.data, args.cache)))
-        if not teacher[1].any():
-            raise TrainerError("--distill-weight needs teacher embeddings: run `trainer teach` first")
-        info = dict(info, teacher_photos=int(teacher[1].sum()))
-        print(f"teacher covers {int(teacher[1].sum())} of {len(tr_y)} training photos", file=sys.stderr)
-    best = train(cfg, TrainingData(tr_x, tr_y, va_x, va_y, teacher, info))
+    manifest, splits, info = prepared or _prepared(args)
+    tr_x, tr_y, _ = load_crops(manifest, splits["train"], size=cfg.input_size)
+    va_x, va_y, _ = load_crops(manifest, splits["val"], size=cfg.input_size)
+    data = TrainingData(tr_x, tr_y, va_x, va_y, info=info)
+    if cfg.distill_weight > 0 or cfg.embed_weight > 0:
+        add_teacher_targets(cfg, data, split_entries(manifest, splits["train"]), _cache_for(args.data, args.cache))
+    best = train(cfg, data)
     print(json.dumps({"best": {k: v for k, v in best.items() if k != "rate_curve"}}))
     return Path(cfg.out) / "best.pt"
 
@@ -108,10 +109,10 @@ def cmd_export(args) -> int:
         from .data import load_crops
 
         size = load_checkpoint(args.checkpoint)["model_config"]["input_size"]
-        manifest, splits, _ = _prepared(args, size)
-        va_x, va_y, _ = load_crops(manifest, splits["val"])
+        manifest, splits, _ = _prepared(args)
+        va_x, va_y, _ = load_crops(manifest, splits["val"], size=size)
         validation = (va_x, va_y)
-    export_checkpoint(args.checkpoint, args.output, validation)
+    export_checkpoint(args.checkpoint, args.output, validation, args.description)
     print(f"wrote {args.output}")
     return 0
 
@@ -119,9 +120,10 @@ def cmd_export(args) -> int:
 def cmd_teach(args) -> int:
     import random
 
+    from .targets import teacher_names
     from .teacher import teach
 
-    manifest, splits, _ = _prepared(args, args.input_size)
+    manifest, splits, _ = _prepared(args)
     # Held-out people first (the teachers' own figures need them), then training photos in a seeded order,
     # so a run stopped early still covers people evenly. Unlabelled faces have no split: all are "training".
     by_identity = {}
@@ -134,47 +136,36 @@ def cmd_teach(args) -> int:
     random.Random(0).shuffle(training)
     order = held_out + training[:args.limit] if args.limit is not None else held_out + training
     summary = {"held_out_photos": len(held_out), "training_photos": len(training)}
-    for name in _teacher_names(args.teacher):
+    for name in teacher_names(args.teacher):
         summary[f"{name}_photos"] = len(teach(manifest, _cache_for(args.data, args.cache), order, name, args.workers))
     print(json.dumps(summary))
     return 0
 
 
-def _teacher_names(spec: str) -> list[str]:
-    from .teacher import TEACHERS
-
-    names = [n for n in spec.split("+") if n]
-    unknown = [n for n in names if n not in TEACHERS]
-    if unknown or not names:
-        raise TrainerError(f"unknown teacher {spec!r}: use sface, dlib or sface+dlib")
-    return names
-
-
 def cmd_evaluate(args) -> int:
     from faceid_gui.engine import Embedder
 
-    from .data import load_crops
-    from .evaluate import evaluate_onnx
+    from .data import load_crops, split_entries
+    from .evaluate import evaluate_embeddings, evaluate_onnx
 
-    if args.model is None and not args.teacher:
-        raise TrainerError("give --model MODEL.onnx or --teacher")
-    size = Embedder(args.model, prefer="cpu").info.input_size if args.model else args.input_size
-    manifest, splits, _ = _prepared(args, size)
-    ids = sorted({e["identity"] for e in manifest["entries"]}) if args.split == "all" else splits[args.split]
+    if (args.model is None) == (args.teacher is None):
+        raise TrainerError("give --model MODEL.onnx or --teacher sface|dlib|sface+dlib")
+    size = Embedder(args.model, prefer="cpu").info.input_size if args.model else CANONICAL_SIZE
+    manifest, splits, _ = _prepared(args)
+    ids = None if args.split == "all" else splits[args.split]
     if args.teacher:
-        from .evaluate import evaluate_embeddings
-        from .teacher import load_teacher, teacher_targets
+        from .targets import teacher_tables, teacher_targets
 
-        embeddings, known = teacher_targets(manifest, ids, load_teacher(_cache_for(args.data, args.cache)))
+        embeddings, known = teacher_targets(split_entries(manifest, ids),
+                                            teacher_tables(_cache_for(args.data, args.cache), args.teacher))
         if not known.all():
-            raise TrainerError(f"the teacher has seen {int(known.sum())} of {len(known)} photos of this split: "
+            raise TrainerError(f"the teachers have seen {int(known.sum())} of {len(known)} photos of this split: "
                                "run `trainer teach` first")
         _, labels, _ = load_crops(manifest, ids, with_pixels=False)
         report = evaluate_embeddings(embeddings, labels, None, args.report,
-                                     {"model": "dlib face-recognition ResNet (teacher)",
-                                      "images_without_face": len(manifest["no_face"])})
+                                     {"model": f"teacher {args.teacher}", "images_without_face": len(manifest["no_face"])})
     else:
-        crops, labels, _ = load_crops(manifest, ids)
+        crops, labels, _ = load_crops(manifest, ids, size=size)
         report = evaluate_onnx(args.model, crops, labels, len(manifest["no_face"]), args.report)
     report["split"] = args.split
     print(json.dumps(report, indent=None if args.json else 2))
@@ -189,12 +180,13 @@ def cmd_refresh(args) -> int:
     from .evaluate import evaluate_onnx
     from .export import export_checkpoint
 
-    prepared = _prepared(args, _config(args).input_size)  # once: train, export and evaluate share it
+    size = _config(args).input_size
+    prepared = _prepared(args)  # once: train, export and evaluate share it
     manifest, splits, _ = prepared
     best = cmd_train(args, prepared)
     out = Path(args.out)
-    export_checkpoint(best, out / "model.onnx", load_crops(manifest, splits["val"])[:2])
-    te_x, te_y, _ = load_crops(manifest, splits["test"])
+    export_checkpoint(best, out / "model.onnx", load_crops(manifest, splits["val"], size=size)[:2], args.description)
+    te_x, te_y, _ = load_crops(manifest, splits["test"], size=size)
     report = evaluate_onnx(out / "model.onnx", te_x, te_y, len(manifest["no_face"]), out / "report")
     report["split"] = "test"
     print(json.dumps(report, indent=2))
@@ -203,12 +195,15 @@ def cmd_refresh(args) -> int:
     return 0
 
 
+DESCRIPTION_HELP = ("what the model was trained on, in words, for its metadata (default: the data set's folder name "
+                    "and counts; never a path of this machine)")
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="trainer", description="Train faceid's Siamese DenseNet and export it.")
     sub = parser.add_subparsers(dest="command")
-    p = sub.add_parser("prepare", help="detect and align every image once (cached, resumable)")
+    p = sub.add_parser("prepare", help="detect and align every image once at 112 px (cached, resumable)")
     _add_data_args(p)
-    p.add_argument("--input-size", type=int, default=64)
     p = sub.add_parser("train", help="train on prepared crops; writes checkpoints under --out")
     _add_data_args(p)
     _add_train_args(p)
@@ -217,26 +212,27 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--output", type=Path, required=True)
     p.add_argument("--data", type=Path, help="data set: re-measure validation metrics and the FAR/FRR curve")
     p.add_argument("--cache", type=Path)
-    p.add_argument("--workers", type=int, default=max(1, (os.cpu_count() or 2)))
-    p.add_argument("--split-seed", type=int, default=0)
+    p.add_argument("--workers", type=int, default=max(1, (os.cpu_count() or 2)),
+                   help="processes for face detection (default: %(default)s)")
+    p.add_argument("--split-seed", type=int, default=0, help="seed of the identity split (default: %(default)s)")
+    p.add_argument("--description", default="", help=DESCRIPTION_HELP)
     p = sub.add_parser("evaluate", help="verification metrics and report for an ONNX model")
     p.add_argument("--model", type=Path, help="an exported ONNX model")
-    p.add_argument("--teacher", action="store_true", help="evaluate the cached teacher embeddings instead")
-    p.add_argument("--input-size", type=int, default=64, help="crop size of the cache (with --teacher)")
+    p.add_argument("--teacher", help="evaluate cached teacher embeddings instead: sface, dlib or sface+dlib")
     _add_data_args(p)
     p.add_argument("--split", choices=["all", "train", "val", "test"], default="all",
                    help="identities to evaluate on (use test for identities never trained on)")
     p.add_argument("--report", type=Path, help="folder for report.png and metrics.json")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help="one JSON line instead of indented JSON")
     p = sub.add_parser("teach", help="cache teacher embeddings of every crop (held-out people first; resumable)")
     _add_data_args(p)
-    p.add_argument("--input-size", type=int, default=112, help="crop size of the prepared cache (default: %(default)s)")
     p.add_argument("--teacher", default="sface", help="sface, dlib or sface+dlib (default: %(default)s)")
     p.add_argument("--limit", type=int, help="training photos to embed at most (held-out photos always)")
     p = sub.add_parser("refresh", help="prepare, train, export, evaluate on test identities, install for the app")
     _add_data_args(p)
     _add_train_args(p)
-    p.add_argument("--no-install", action="store_true")
+    p.add_argument("--no-install", action="store_true", help="leave the app's installed model as it is")
+    p.add_argument("--description", default="", help=DESCRIPTION_HELP)
     return parser
 
 
@@ -252,10 +248,9 @@ def main(argv: list[str] | None = None) -> int:
                 "evaluate": cmd_evaluate, "teach": cmd_teach, "refresh": cmd_refresh}
     try:
         return handlers[args.command](args)
-    except (TrainerError, FileNotFoundError) as exc:
+    except (TrainerError, FileNotFoundError, FaceIdError) as exc:
         print(f"trainer: {exc}", file=sys.stderr)
         return 2
-
 
 if __name__ == "__main__":
     sys.exit(main())

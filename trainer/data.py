@@ -5,14 +5,14 @@ import hashlib
 import json
 import multiprocessing as mp
 import random
-import sys
-import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import cv2
 import numpy as np
+
+from .progress import Progress
 
 UNLABELLED = ""  # the identity of a face nobody labelled
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".gif", ".pgm", ".ppm"}
@@ -185,18 +185,30 @@ def prepare_cache(samples: list[Sample], cache_dir: Path, input_size: int, worke
     return manifest
 
 
-def load_crops(manifest: dict, identities: list[str],
-               with_pixels: bool = True) -> tuple[np.ndarray, np.ndarray, list[str]]:
-    """Crops (N, S, S, 3) uint8 RGB and integer labels for the given identities (labels only: no pixels read)."""
+def split_entries(manifest: dict, identities: list[str] | None) -> list[dict]:
+    """The manifest's entries of these identities (all entries when None), in the order load_crops returns them."""
+    if identities is None:
+        return list(manifest["entries"])
     wanted = set(identities)
+    return [e for e in manifest["entries"] if e["identity"] in wanted]
+
+
+def load_crops(manifest: dict, identities: list[str] | None, with_pixels: bool = True,
+               size: int | None = None) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """Crops (N, S, S, 3) uint8 RGB and integer labels for the given identities (labels only: no pixels read).
+
+    size: the model's input size, shrunk from the cached crops exactly as the app's align_face does.
+    """
+    from faceid_gui.engine.align import shrink_crop
+
     crop_dir = Path(manifest["crop_dir"])
-    rows = [e for e in manifest["entries"] if e["identity"] in wanted]
+    rows = split_entries(manifest, identities)
     names = sorted({e["identity"] for e in rows})
     index = {n: i for i, n in enumerate(names)}
-    size = manifest["input_size"]
+    size = size or manifest["input_size"]
     crops = np.empty((len(rows) if with_pixels else 0, size, size, 3), np.uint8)
     for k, e in enumerate(rows[:len(crops)]):
-        crops[k] = cv2.cvtColor(cv2.imread(str(crop_dir / e["crop"])), cv2.COLOR_BGR2RGB)
+        crops[k] = shrink_crop(cv2.cvtColor(cv2.imread(str(crop_dir / e["crop"])), cv2.COLOR_BGR2RGB), size)
     labels = np.array([index[e["identity"]] for e in rows], np.int64)
     return crops, labels, names
 
@@ -268,29 +280,3 @@ def evaluation_pairs(labels: np.ndarray, seed: int = 0, max_pairs: int = 20000) 
             diff.append((a, b))
     diff = np.asarray(diff, np.int64).reshape(-1, 2)
     return np.concatenate([np.c_[same, np.ones(len(same), np.int64)], np.c_[diff, np.zeros(len(diff), np.int64)]])
-
-
-class Progress:
-    """A one-line progress bar on stderr (no extra dependency)."""
-
-    def __init__(self, total: int, label: str):
-        self.total, self.label, self.done, self.start = total, label, 0, time.time()
-        self.extra = ""
-        self._last = 0.0
-
-    def step(self, n: int = 1, extra: str | None = None) -> None:
-        self.done += n
-        if extra is not None:
-            self.extra = extra
-        now = time.time()
-        if now - self._last > 0.5 or self.done >= self.total:
-            self._last = now
-            rate = self.done / max(now - self.start, 1e-9)
-            width = 24
-            filled = int(width * self.done / max(self.total, 1))
-            sys.stderr.write(f"\r{self.label} [{'#' * filled}{'.' * (width - filled)}] {self.done}/{self.total} "
-                             f"{rate:.1f}/s {self.extra}   ")
-            sys.stderr.flush()
-
-    def close(self) -> None:
-        sys.stderr.write("\n")

@@ -71,7 +71,20 @@ def export(encoder: DenseNetEmbedding, path: Path, metadata: dict[str, str], che
     return worst
 
 
-def export_checkpoint(checkpoint: Path, output: Path, validation: tuple[np.ndarray, np.ndarray] | None = None) -> None:
+def describe_training(data: dict) -> str:
+    """What a model was trained on, in words (the data set's folder name and counts, never a path)."""
+    name = Path(str(data.get("data", "?"))).name
+    text = (f"{name} ({data.get('layout', '?')} layout): {data.get('identities', {}).get('train', '?')} training "
+            f"identities, {data.get('images_per_split', {}).get('train', '?')} aligned photos")
+    if data.get("teacher_photos"):
+        text += f", {data.get('teachers', 'dlib')} teacher embeddings for {data['teacher_photos']}"
+    if data.get("unlabelled_photos"):
+        text += f", {data['unlabelled_photos']} unlabelled faces"
+    return text
+
+
+def export_checkpoint(checkpoint: Path, output: Path, validation: tuple[np.ndarray, np.ndarray] | None = None,
+                      description: str = "") -> None:
     """Export a checkpoint; with validation (crops, labels) the metrics and rate curve are measured afresh."""
     from .train import TrainConfig, evaluate
 
@@ -81,10 +94,7 @@ def export_checkpoint(checkpoint: Path, output: Path, validation: tuple[np.ndarr
     if validation is not None:
         metrics = evaluate(encoder, torch.from_numpy(validation[0]), validation[1], config)
     data = state.get("data", {})
-    trained_on = (f"{data.get('data', '?')} ({data.get('layout', '?')} layout): "
-                  f"{data.get('identities', {}).get('train', '?')} training identities, "
-                  f"{data.get('images_per_split', {}).get('train', '?')} aligned photos"
-                  + (f", teacher embeddings for {data['teacher_photos']}" if data.get("teacher_photos") else ""))
+    trained_on = description or describe_training(data)
     meta = metadata_for(encoder, metrics, trained_on, margin=config.margin,
                         extra={"epoch": state["epoch"] + 1, "train_config": config.to_dict(), "data_info": data})
     if validation is not None:

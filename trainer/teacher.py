@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .data import Progress
+from .progress import Progress
 from .errors import TrainerError
 
 TEACHERS = ("sface", "dlib")
@@ -120,23 +120,3 @@ def teach(manifest: dict, cache_dir: Path, order: list[dict], name: str = "sface
     progress.close()
     _save(cache_dir, name, table)
     return table
-
-
-def combined_target(tables: list[dict[str, np.ndarray]], crop: str) -> np.ndarray | None:
-    """The teachers' embeddings of one crop, each L2-normalised, concatenated (None unless every teacher saw it)."""
-    parts = [t.get(crop) for t in tables]
-    if any(p is None for p in parts):
-        return None
-    return np.concatenate([p / max(float(np.linalg.norm(p)), 1e-12) for p in parts]).astype(np.float32)
-
-
-def teacher_targets(entries: list[dict], tables: list[dict[str, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
-    """Targets for `entries` in order (the teachers concatenated) and a mask of the rows every teacher has seen."""
-    dim = TEACHER_DIM * len(tables)
-    targets = np.zeros((len(entries), dim), np.float32)
-    known = np.zeros(len(entries), bool)
-    for k, e in enumerate(entries):
-        target = combined_target(tables, e["crop"])
-        if target is not None:
-            targets[k], known[k] = target, True
-    return targets, known

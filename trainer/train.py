@@ -6,75 +6,21 @@ import json
 import os
 import random
 import time
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import torch
 import torch.distributed as dist
 
-from .augment import AugmentConfig, augment
-from .data import Progress, evaluation_pairs, make_pairs, pk_batches
+from .augment import augment
+from .data import evaluation_pairs, make_pairs, pk_batches
+from .progress import Progress
 from .checkpoint import CheckpointSaver, load_weights, restore
-from .errors import TrainerError
-from .loss import batch_contrastive_loss, contrastive_loss, distance_distillation_loss
+from .loss import batch_contrastive_loss, contrastive_loss, distance_distillation_loss, embedding_target_loss
 from .metrics import best_threshold, pair_distances, rates_at, threshold_for_far, verification_report
-from .model import DenseNetEmbedding, ModelConfig, SiameseNetwork, preset
-
-
-
-@dataclass
-class TrainConfig:
-    """Everything a run depends on, recorded in its checkpoints: the network, the augmentation, the training."""
-
-    out: str = "runs/latest"
-    preset: str = "densenet121"
-    input_size: int = 64
-    embedding_size: int = 32
-    model: ModelConfig | None = None  # the network; None = `preset` at `input_size` / `embedding_size`
-    augmentation: AugmentConfig | None = field(default_factory=AugmentConfig)  # None: no augmentation
-    epochs: int = 30
-    batch_size: int = 64  # pairs per step ("pairs" mode)
-    pair_mode: str = "pairs"  # "pairs": anchor/positive/negative as in the method; "batch": every pair of a P×K batch
-    p: int = 16
-    k: int = 4
-    margin: float = 1.0
-    lr_min: float = 1e-4
-    lr_max: float = 2e-3
-    beta1_min: float = 0.85  # β1 is lowest while the learning rate peaks
-    beta1_max: float = 0.95
-    beta2: float = 0.99
-    cycle_epochs: float = 4.0  # one full LR up-and-down cycle
-    weight_decay: float = 0.0
-    seed: int = 0
-    threshold_far: float | None = None  # calibrate for this FAR instead of best accuracy
-    distill_weight: float = 0.0  # weight of the teacher's distance-distillation term (needs `trainer teach`)
-    init_from: str = ""  # start from this checkpoint's weights (fine-tuning); optimiser and schedule start afresh
-    device: str = "auto"
-    amp: bool = True
-    resume: bool = False
-
-    def __post_init__(self):
-        if self.model is None:
-            self.model = preset(self.preset, input_size=self.input_size, embedding_size=self.embedding_size)
-        elif isinstance(self.model, dict):
-            self.model = ModelConfig(**self.model)
-        if isinstance(self.augmentation, dict):
-            self.augmentation = AugmentConfig(**self.augmentation)
-        self.input_size, self.embedding_size = self.model.input_size, self.model.embedding_size
-        if self.pair_mode not in ("pairs", "batch"):
-            raise TrainerError(f"unknown pair mode {self.pair_mode!r}: pairs or batch")
-
-    @classmethod
-    def from_dict(cls, values: dict) -> "TrainConfig":
-        names = {f.name for f in fields(cls)}
-        known = {k: v for k, v in values.items() if k in names}
-        if values.get("augment", True) is False:  # checkpoints before the augmentation was recorded
-            known["augmentation"] = None
-        return cls(**known)
-
-    def to_dict(self) -> dict:
-        return asdict(self)
+from .config import TrainConfig
+from .model import DenseNetEmbedding, SiameseNetwork
 
 
 def set_seed(seed: int) -> None:
@@ -155,6 +101,9 @@ class TrainingData:
     val_labels: np.ndarray
     teacher: tuple[np.ndarray, np.ndarray] | None = None  # (targets, known) in train_crops' order
     info: dict = field(default_factory=dict)
+    face_targets: np.ndarray | None = None  # (N, embedding) unit per-face targets in train_crops' order, 0 = unknown
+    unlabelled_crops: np.ndarray | None = None  # faces without identity, only for the per-face target
+    unlabelled_targets: np.ndarray | None = None
 
 
 @dataclass
@@ -169,6 +118,26 @@ class _Step:
     crops: torch.Tensor
     labels: torch.Tensor
     teacher: tuple[torch.Tensor, torch.Tensor] | None
+    face_targets: torch.Tensor | None = None
+    unlabelled: tuple[torch.Tensor, torch.Tensor] | None = None  # (crops, targets)
+
+
+def _face_target_term(step: "_Step", cfg: TrainConfig, rows: torch.Tensor, embeddings: torch.Tensor,
+                      generator: torch.Generator) -> torch.Tensor:
+    """The per-face target on the batch's labelled faces the teachers saw, plus a draw of unlabelled faces."""
+    targets = step.face_targets[rows]
+    known = targets.abs().sum(-1) > 0
+    student, wanted = embeddings[known], targets[known]
+    if step.unlabelled is not None and cfg.unlabelled_per_batch > 0:
+        crops, unl_targets = step.unlabelled
+        pick = torch.randint(len(crops), (cfg.unlabelled_per_batch,), generator=generator).to(crops.device)
+        extra = _encoder(step.siamese)(to_input(crops[pick], cfg, generator, True)).float()
+        student, wanted = torch.cat([student, extra]), torch.cat([wanted, unl_targets[pick]])
+    return embedding_target_loss(student, wanted)
+
+
+def _encoder(siamese: torch.nn.Module) -> torch.nn.Module:
+    return getattr(siamese, "module", siamese).encoder
 
 
 def train_one_epoch(step: _Step, cfg: TrainConfig, batches: list[np.ndarray], epoch: int,
@@ -197,6 +166,8 @@ def train_one_epoch(step: _Step, cfg: TrainConfig, batches: list[np.ndarray], ep
                 targets, known_all = step.teacher
                 known = known_all[rows]
                 loss = loss + cfg.distill_weight * distance_distillation_loss(embeddings[known], targets[rows][known])
+            if step.face_targets is not None:
+                loss = loss + cfg.embed_weight * _face_target_term(step, cfg, rows, embeddings, generator)
         seen += len(rows)
         step.optimizer.zero_grad(set_to_none=True)
         step.scaler.scale(loss).backward()
@@ -240,8 +211,14 @@ def train(cfg: TrainConfig, data: TrainingData, log=print) -> dict:
     teacher = None
     if data.teacher is not None and cfg.distill_weight > 0:
         teacher = tuple(torch.from_numpy(t).to(device) for t in data.teacher)
+    face_targets = unlabelled = None
+    if data.face_targets is not None and cfg.embed_weight > 0:
+        face_targets = torch.from_numpy(data.face_targets).to(device)
+        if data.unlabelled_crops is not None and len(data.unlabelled_crops):
+            unlabelled = (torch.from_numpy(data.unlabelled_crops).to(device),
+                          torch.from_numpy(data.unlabelled_targets).to(device))
     step = _Step(siamese, optimizer, scheduler, scaler, use_amp, torch.from_numpy(data.train_crops).to(device),
-                 torch.from_numpy(data.train_labels).to(device), teacher)
+                 torch.from_numpy(data.train_labels).to(device), teacher, face_targets, unlabelled)
     val_crops = torch.from_numpy(data.val_crops).to(device)
     for epoch in range(start_epoch, cfg.epochs):
         batches = _epoch_batches(cfg, data.train_labels, epoch, rank, world)

@@ -1,0 +1,98 @@
+"""What a training run depends on, recorded in its checkpoints and config.json, with the help the command line shows."""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields
+
+from .augment import AugmentConfig
+from .errors import TrainerError
+from .model import ModelConfig, preset
+
+
+@dataclass
+class TrainConfig:
+    """Everything a run depends on, recorded in its checkpoints: the network, the augmentation, the training."""
+
+    out: str = "runs/latest"
+    preset: str = "densenet121"
+    input_size: int = 64
+    embedding_size: int = 32
+    model: ModelConfig | None = None  # the network; None = `preset` at `input_size` / `embedding_size`
+    augmentation: AugmentConfig | None = field(default_factory=AugmentConfig)  # None: no augmentation
+    epochs: int = 30
+    batch_size: int = 64  # pairs per step ("pairs" mode)
+    pair_mode: str = "pairs"  # "pairs": anchor/positive/negative as in the method; "batch": every pair of a P×K batch
+    p: int = 16
+    k: int = 4
+    margin: float = 1.0
+    lr_min: float = 1e-4
+    lr_max: float = 2e-3
+    beta1_min: float = 0.85  # β1 is lowest while the learning rate peaks
+    beta1_max: float = 0.95
+    beta2: float = 0.99
+    cycle_epochs: float = 4.0  # one full LR up-and-down cycle
+    weight_decay: float = 0.0
+    seed: int = 0
+    threshold_far: float | None = None  # calibrate for this FAR instead of best accuracy
+    distill_weight: float = 0.0  # weight of the teacher's distance-distillation term (needs `trainer teach`)
+    teachers: str = "sface"  # cached teachers whose (concatenated) embeddings are the distillation targets
+    embed_weight: float = 0.0  # weight of the per-face target: each face's embedding reproduces the teachers'
+    unlabelled_cache: str = ""  # prepared unlabelled faces (`trainer prepare` + `teach` on a flat folder)
+    unlabelled_per_batch: int = 64  # unlabelled faces added to each batch for the per-face target
+    init_from: str = ""  # start from this checkpoint's weights (fine-tuning); optimiser and schedule start afresh
+    device: str = "auto"
+    amp: bool = True
+    resume: bool = False
+
+    def __post_init__(self):
+        if self.model is None:
+            self.model = preset(self.preset, input_size=self.input_size, embedding_size=self.embedding_size)
+        elif isinstance(self.model, dict):
+            self.model = ModelConfig(**self.model)
+        if isinstance(self.augmentation, dict):
+            self.augmentation = AugmentConfig(**self.augmentation)
+        self.input_size, self.embedding_size = self.model.input_size, self.model.embedding_size
+        if self.pair_mode not in ("pairs", "batch"):
+            raise TrainerError(f"unknown pair mode {self.pair_mode!r}: pairs or batch")
+
+    @classmethod
+    def from_dict(cls, values: dict) -> "TrainConfig":
+        names = {f.name for f in fields(cls)}
+        known = {k: v for k, v in values.items() if k in names}
+        if values.get("augment", True) is False:  # checkpoints before the augmentation was recorded
+            known["augmentation"] = None
+        return cls(**known)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+# What each option does, shown by `trainer train --help` with its default.
+OPTION_HELP = {
+    "out": "folder for checkpoints (last.pt, best.pt), log.csv and config.json",
+    "preset": "DenseNet preset: densenet121 (k=32, blocks 6-12-24-16) or a smaller one (see trainer/model.py)",
+    "input_size": "square input in pixels; crops are shrunk from the cached 112 px ones",
+    "embedding_size": "embedding dimensions",
+    "epochs": "epochs to train (with --resume: the total, counting those done)",
+    "batch_size": "pairs per step in pairs mode",
+    "pair_mode": "pairs: one anchor pair at a time; batch: every pair inside a P x K batch",
+    "p": "people per batch in batch mode",
+    "k": "photos per person in batch mode",
+    "margin": "contrastive margin for different-person pairs",
+    "lr_min": "learning rate at the bottom of each cycle",
+    "lr_max": "learning rate at the top of each cycle",
+    "beta1_min": "Adam beta1 while the learning rate peaks",
+    "beta1_max": "Adam beta1 at the bottom of each cycle",
+    "beta2": "Adam beta2",
+    "cycle_epochs": "epochs of one full learning-rate up-and-down cycle",
+    "weight_decay": "Adam weight decay",
+    "seed": "seed of every random draw (batches, augmentation, initial weights)",
+    "threshold_far": "calibrate the threshold for this false-accept rate on validation people (default: best accuracy)",
+    "distill_weight": "weight of the batch-distance (RKD) distillation term; 0 turns it off",
+    "teachers": "cached teachers forming the target: sface, dlib or sface+dlib (`trainer teach`)",
+    "embed_weight": "weight of the per-face target (each face reproduces the teachers' embedding); 0 turns it off",
+    "unlabelled_cache": "trainer cache of a prepared and taught folder of unlabelled faces, for the per-face target",
+    "unlabelled_per_batch": "unlabelled faces added to each batch",
+    "init_from": "start from this checkpoint's weights (any input size); optimiser and schedule start afresh",
+    "device": "auto (CUDA when available), cpu or cuda",
+    "amp": "mixed precision on CUDA",
+}
