@@ -368,7 +368,7 @@ def test_teacher_embeds_prepared_faces_once_and_lines_up_with_the_crops(tmp_path
 
 
 def test_blocked_dequantisation_folds_to_the_same_weights():
-    from trainer.sface import _dequantize
+    from faceid_gui.peers import dequantize as _dequantize
 
     rng = np.random.default_rng(0)
     q = rng.integers(-127, 127, (4, 130)).astype(np.int8)

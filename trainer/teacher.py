@@ -9,7 +9,6 @@ imported by the app.
 """
 from __future__ import annotations
 
-import importlib.util
 import json
 import multiprocessing as mp
 import os
@@ -31,14 +30,6 @@ def teacher_file(name: str) -> str:
     return f"teacher_{name}.npz"
 
 
-def _dlib_models_dir() -> Path:
-    spec = importlib.util.find_spec("face_recognition_models")
-    if spec is None or importlib.util.find_spec("dlib") is None:
-        raise TrainerError('the dlib teacher needs dlib: pip install -e ".[distill]"')
-    # face_recognition_models/__init__ imports pkg_resources, which current setuptools no longer ships.
-    return Path(spec.origin).parent / "models"
-
-
 def _init_worker(name: str, cache_dir: str) -> None:
     global _worker
     os.environ.setdefault("OMP_NUM_THREADS", "1")
@@ -49,7 +40,12 @@ def _init_worker(name: str, cache_dir: str) -> None:
         return
     import dlib
 
-    models = _dlib_models_dir()
+    from faceid_gui.peers import PeerUnavailable, dlib_models_dir
+
+    try:
+        models = dlib_models_dir()
+    except PeerUnavailable as exc:
+        raise TrainerError(f"the dlib teacher needs the distill extra ({exc})") from None
     _worker = ("dlib", dlib.shape_predictor(str(models / "shape_predictor_5_face_landmarks.dat")),
                dlib.face_recognition_model_v1(str(models / "dlib_face_recognition_resnet_model_v1.dat")))
 
