@@ -51,13 +51,20 @@ def align_face(rgb: np.ndarray, landmarks: np.ndarray, size: int) -> np.ndarray:
     if size < CANONICAL_SIZE:
         return shrink_crop(align_face(rgb, landmarks, CANONICAL_SIZE), size)
     matrix = similarity_transform(landmarks, template(size))
-    scale = float(np.sqrt(abs(np.linalg.det(matrix[:, :2]))))
-    if scale < 0.5:
-        # Shrinking a lot: blur first (antialiasing), but only the region the crop samples, not the whole photo.
-        sigma = 0.5 / scale * 0.5
-        rgb, matrix = _source_region(rgb, matrix, size, margin=int(np.ceil(3 * sigma)) + 2)
-        rgb = cv2.GaussianBlur(rgb, (0, 0), sigmaX=sigma)
+    if _scale(matrix) < 0.5:
+        # Shrinking a lot: only the region the crop samples is antialiased, by exact halvings (OpenCV's fast
+        # INTER_AREA case), until the warp shrinks by less than 2; blurring the whole 12 MP photo took 0.24-0.41 s.
+        rgb, matrix = _source_region(rgb, matrix, size, margin=4)
+        while _scale(matrix) < 0.5 and min(rgb.shape[:2]) >= 4:
+            h, w = rgb.shape[:2]
+            rgb = cv2.resize(rgb[:h - h % 2, :w - w % 2], (w // 2, h // 2), interpolation=cv2.INTER_AREA)
+            # source pixel x of the full image is pixel (x - 0.5) / 2 of the halved one
+            matrix = np.concatenate([matrix[:, :2] * 2, (matrix[:, 2] + matrix[:, :2] @ [0.5, 0.5])[:, None]], 1)
     return cv2.warpAffine(rgb, matrix, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+
+
+def _scale(matrix: np.ndarray) -> float:
+    return float(np.sqrt(abs(np.linalg.det(matrix[:, :2]))))
 
 
 def shrink_crop(crop: np.ndarray, size: int) -> np.ndarray:
