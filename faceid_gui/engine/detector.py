@@ -84,9 +84,18 @@ class FaceDetector:
             faces = self._detect(rgb, float(min_face_size))
         else:
             faces = self._detect(rgb, float(self.min_face_size))
-            if not faces and self.smallest_face_size < self.min_face_size:
+            if self.smallest_face_size < self.min_face_size and (not faces or self._maybe_crowd(rgb, faces)):
                 faces = self._detect(rgb, float(self.smallest_face_size))
         return faces if keep_false else drop_false_faces(faces)
+
+    def _maybe_crowd(self, rgb: np.ndarray, faces: list[Face]) -> bool:
+        """In a large photo (searched for relatively large faces only), a face found near that limit suggests a crowd
+        of smaller ones: search again down to the smallest size. A selfie's one large face costs one pass."""
+        longest = max(rgb.shape[:2])
+        if longest <= self.max_side:
+            return False
+        limit = self.min_face_size * longest / self.max_side  # the first pass's smallest face, in photo pixels
+        return min(float(np.sqrt(f.area)) for f in faces) < 2 * limit
 
     def _detect(self, rgb: np.ndarray, min_face: float) -> list[Face]:
         h, w = rgb.shape[:2]
@@ -127,7 +136,7 @@ class FaceDetector:
             return []
         boxes = np.asarray(boxes, np.float32).reshape(-1, 4)
         squared = _square(np.concatenate([boxes, np.zeros((len(boxes), 1), np.float32)], axis=1))
-        reg, marks, prob = self.onet.run(None, {"input": _crop_patches(rgb, squared, 48)})
+        reg, marks, prob = _run_chunked(self.onet, _crop_patches(rgb, squared, 48))
         side = (squared[:, 2] - squared[:, 0] + 1)[:, None]
         xs = side * marks[:, 0:5] + squared[:, 0:1] - 1
         ys = side * marks[:, 5:10] + squared[:, 1:2] - 1
@@ -160,7 +169,7 @@ class FaceDetector:
 
     def _stage_refine(self, image: np.ndarray, boxes: np.ndarray) -> np.ndarray:
         patches = _sample_patches(image, boxes, 24)
-        reg, prob = self.rnet.run(None, {"input": patches})
+        reg, prob = _run_chunked(self.rnet, patches)
         keep = prob > self.thresholds[1]
         boxes, reg = boxes[keep], reg[keep]
         boxes[:, 4] = prob[keep]
@@ -170,7 +179,7 @@ class FaceDetector:
 
     def _stage_output(self, image: np.ndarray, boxes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         patches = _crop_patches(image, boxes, 48)
-        reg, marks, prob = self.onet.run(None, {"input": patches})
+        reg, marks, prob = _run_chunked(self.onet, patches)
         keep = prob > self.thresholds[2]
         boxes, reg, marks = boxes[keep], reg[keep], marks[keep]
         boxes[:, 4] = prob[keep]
@@ -182,6 +191,14 @@ class FaceDetector:
         boxes = _regress(boxes, reg)
         keep = _nms(boxes, 0.7, use_min=True)
         return boxes[keep], landmarks[keep]
+
+
+CHUNK = 32  # candidates per R-/O-Net run: ONNX Runtime keeps the largest batch's buffers (1,398 at once: +280 MB)
+
+
+def _run_chunked(session, patches: np.ndarray) -> list[np.ndarray]:
+    parts = [session.run(None, {"input": patches[i:i + CHUNK]}) for i in range(0, len(patches), CHUNK)]
+    return [np.concatenate(outputs) for outputs in zip(*parts)] if parts else session.run(None, {"input": patches})
 
 
 def _pnet_boxes(reg: np.ndarray, prob: np.ndarray, scale: float, threshold: float,
