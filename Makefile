@@ -28,7 +28,7 @@ test: install
 
 # BENCH_ARGS="--photos DIR" benchmarks photos from DIR (default: the shipped samples); the dlib column needs .[bench].
 bench: install
-	$(BIN)/pip install -q -e ".[bench]" || echo "dlib peer not installed: its column is left out"
+	$(BIN)/pip install -q -e ".[bench]" || echo "peers not installed: their columns are left out"
 	$(BIN)/python -m faceid_gui.bench $(BENCH_ARGS)
 	$(BIN)/python -m trainer.bench
 

@@ -1,15 +1,14 @@
-"""`make bench`: what the user feels (live frames, photos, start-up), measured in process CPU time beside dlib's.
+"""`make bench`: what the user feels (live frames, photos, start-up), in process CPU time beside two peers.
 
 The machine this runs on is often shared, so every per-item figure is the median of process CPU time
 (`time.process_time`, all threads of this process), which other programs barely move; wall-clock figures
-(frames/s, start-up) are printed too but depend on the load. The peer is what `face_recognition` runs: dlib's
-HOG detector (upsampled once, its default), the 5-point shape predictor and the ResNet descriptor, called
-directly through dlib (`pip install -e ".[bench]"`); its column is left out when dlib is absent.
+(frames/s, start-up) are printed too but depend on the load. The peers (`pip install -e ".[bench]"`, see
+faceid_gui/peers.py): what `face_recognition` runs (dlib's HOG detector upsampled once, 5-point shape predictor,
+ResNet descriptor) and OpenCV's own YuNet + SFace; a peer's column is left out when it is not installed.
 """
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import os
 import statistics
@@ -22,8 +21,12 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from .bench_accuracy import measure_accuracy
+from .bench_big import measure_big
+from .bench_table import table
 from .engine import LIVE_MIN_FACE, PHOTO_SMALLEST_FACE, FaceEngine, FaceTracker, GalleryIndex, decode_image
 from .paths import assets_dir
+from .peers import DlibPeer, OpenCVPeer
 
 GUI_PROBE = """
 import sys
@@ -90,29 +93,15 @@ def run_live(engine: FaceEngine, frames, index: GalleryIndex, tracker: FaceTrack
     return cpu, wall, names, boxes
 
 
-class Peer:
-    """dlib's HOG detector + 5-point shape predictor + ResNet descriptor: face_recognition's default path."""
-
-    def __init__(self):
-        import dlib
-
-        # face_recognition_models/__init__ imports pkg_resources, which current setuptools no longer has.
-        models = Path(importlib.util.find_spec("face_recognition_models").origin).parent / "models"
-        self.version = dlib.__version__
-        self.detector = dlib.get_frontal_face_detector()
-        self.shapes = dlib.shape_predictor(str(models / "shape_predictor_5_face_landmarks.dat"))
-        self.encoder = dlib.face_recognition_model_v1(str(models / "dlib_face_recognition_resnet_model_v1.dat"))
-
-    def analyze(self, rgb: np.ndarray, upsample: int = 1) -> list[np.ndarray]:
-        return [np.asarray(self.encoder.compute_face_descriptor(rgb, self.shapes(rgb, r), 1))
-                for r in self.detector(rgb, upsample)]
-
-
-def _load_peer():
-    try:
-        return Peer()
-    except Exception as exc:  # noqa: BLE001 - not installed or broken: the column is left out, and why is said
-        return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+def _load_peers(work_dir: Path) -> tuple[list, list[str]]:
+    """The peers that are installed, and a line for each that is not (its column is left out)."""
+    peers, absent = [], []
+    for make in (DlibPeer, lambda: OpenCVPeer(work_dir)):
+        try:
+            peers.append(make())
+        except Exception as exc:  # noqa: BLE001 - not installed or broken: the column is left out, and why is said
+            absent.append(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+    return peers, absent
 
 
 def _photo_files(folder: Path | None, limit: int) -> list[Path]:
@@ -197,66 +186,47 @@ def measure(args) -> dict:
             found += bool(faces)
         fig[f"{key}_cpu_ms"] = statistics.median(ours) * 1000
         fig[f"{key}_found"] = found
-    peer = _load_peer()
-    if isinstance(peer, Peer):
-        theirs, found = [], 0
-        for blob in blobs:
-            start = time.process_time()
-            rgb = cv2.cvtColor(cv2.imdecode(np.frombuffer(blob, np.uint8), cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
-            found += bool(peer.analyze(rgb))
-            theirs.append(time.process_time() - start)
-        fig["peer"] = f"dlib {peer.version} (face_recognition's HOG + 5-point + ResNet)"
-        fig["peer_photo_cpu_ms"] = statistics.median(theirs) * 1000
-        fig["peer_photo_found"] = found
-        fig["photo_cpu_ratio"] = fig["peer_photo_cpu_ms"] / fig["photo_cpu_ms"]
-        fig["photo_20px_cpu_ratio"] = fig["peer_photo_cpu_ms"] / fig["photo_20px_cpu_ms"]
-        shape = peer.shapes(sample, peer.detector(sample, 1)[0])
-        fig["peer_embed_ms"] = _cpu_median(lambda: peer.encoder.compute_face_descriptor(sample, shape, 1), args.repeat)
-        peer_live = []
-        for bgr in moving_face_frames(sample, sample_face.box, args.peer_frames):
-            start = time.process_time()
-            peer.analyze(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
-            peer_live.append(time.process_time() - start)
-        fig["peer_live_cpu_ms_per_frame"] = float(np.mean(peer_live) * 1000)
-    else:
-        fig["peer"] = f"absent ({peer})"
+    with tempfile.TemporaryDirectory() as tmp:
+        peers, absent = _load_peers(Path(tmp))
+        fig["peers"] = [p.version for p in peers] + [f"absent ({a})" for a in absent]
+        for peer in peers:
+            fig.update(_measure_peer(peer, blobs, sample, sample_face, fig, args))
+        if args.accuracy:
+            fig.update(measure_accuracy(args.accuracy, args.accuracy_limit, peers, args.provider))
+    if not args.no_big:
+        fig.update(measure_big(args.provider))
     if not args.no_startup:
         fig["compare_startup_s"], fig["gui_first_window_s"] = _startup(files[0])
     return fig
 
 
-def table(fig: dict) -> str:
-    peer = "peer_photo_cpu_ms" in fig
-    rows = [
-        ("live 640x480, one moving face: CPU ms/frame (tracking)", fig["live_cpu_ms_per_frame"],
-         fig.get("peer_live_cpu_ms_per_frame")),
-        ("  same, full detection every frame", fig["live_full_cpu_ms_per_frame"], None),
-        ("  frames/s (wall, tracking | full)", f"{fig['live_fps']:.0f} | {fig['live_full_fps']:.0f}", None),
-        ("  same names as full detection, % of frames", 100 * fig["live_same_names"], None),
-        (f"photo: decode+detect+align+embed, CPU ms ({fig['photos']} photos)", fig["photo_cpu_ms"],
-         fig.get("peer_photo_cpu_ms")),
-        ("  photos with a face found", fig["photo_found"], fig.get("peer_photo_found")),
-        ("  same, every face down to 20 px, CPU ms", fig["photo_20px_cpu_ms"], fig.get("peer_photo_cpu_ms")),
-        ("  photos with a face found", fig["photo_20px_found"], fig.get("peer_photo_found")),
-        ("detect (512x512 photo), CPU ms", fig["detect_ms"], None),
-        ("embed one face, CPU ms", fig["embed_ms"], fig.get("peer_embed_ms")),
-        ("embed, per face in a batch of 16, CPU ms", fig["embed_batch16_ms_per_face"], None),
-        ("1:N identify vs 100,000, CPU ms | wall ms",
-         f"{fig['identify_100k_ms']:.2f} | {fig['identify_100k_wall_ms']:.2f}", None),
-    ]
-    if "compare_startup_s" in fig:
-        rows += [("start-up: faceid compare A B, wall s", fig["compare_startup_s"], None),
-                 ("start-up: GUI first window, wall s", fig["gui_first_window_s"], None)]
-    lines = [f"faceid {fig['model']} on {fig['provider']}, {fig['cpu_cores']} cores, load {fig['load_average_1min']:.1f}; "
-             f"peer: {fig['peer']}",
-             f"{'':62s} {'faceid':>12s}" + (f" {'dlib':>10s}" if peer else "")]
-    for name, ours, theirs in rows:
-        cell = lambda v: "" if v is None else (v if isinstance(v, str) else f"{v:.2f}" if isinstance(v, float) else str(v))  # noqa: E731
-        lines.append(f"{name:62s} {cell(ours):>12s}" + (f" {cell(theirs):>10s}" if peer else ""))
-    if peer:
-        lines.append(f"photo CPU ratio dlib/faceid: {fig['photo_cpu_ratio']:.1f}x (the app's photo path), "
-                     f"{fig['photo_20px_cpu_ratio']:.1f}x with every face down to 20 px")
-    return "\n".join(lines)
+def _measure_peer(peer, blobs: list[bytes], sample: np.ndarray, sample_face, fig: dict, args) -> dict:
+    """A peer's photo path (decode included, as for faceid), one-face embedding and live frames, CPU ms."""
+    name, out = peer.name, {}
+    theirs, found = [], 0
+    for blob in blobs:
+        start = time.process_time()
+        bgr = cv2.imdecode(np.frombuffer(blob, np.uint8), cv2.IMREAD_COLOR)
+        found += bool(peer.analyze(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB) if name == "dlib" else bgr))
+        theirs.append(time.process_time() - start)
+    out[f"{name}_photo_cpu_ms"] = statistics.median(theirs) * 1000
+    out[f"{name}_photo_found"] = found
+    out[f"{name}_photo_cpu_ratio"] = out[f"{name}_photo_cpu_ms"] / fig["photo_cpu_ms"]
+    out[f"{name}_photo_20px_cpu_ratio"] = out[f"{name}_photo_cpu_ms"] / fig["photo_20px_cpu_ms"]
+    bgr_sample = cv2.cvtColor(sample, cv2.COLOR_RGB2BGR)
+    if name == "dlib":
+        shape = peer.shapes(sample, peer.detector(sample, 1)[0])
+        out["dlib_embed_ms"] = _cpu_median(lambda: peer.encoder.compute_face_descriptor(sample, shape, 1), args.repeat)
+    else:
+        aligned = peer.recognizer.alignCrop(bgr_sample, peer.detect(bgr_sample)[0])
+        out["opencv_embed_ms"] = _cpu_median(lambda: peer.recognizer.feature(aligned), args.repeat)
+    live = []
+    for bgr in moving_face_frames(sample, sample_face.box, args.peer_frames):
+        start = time.process_time()
+        peer.analyze(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB) if name == "dlib" else bgr)
+        live.append(time.process_time() - start)
+    out[f"{name}_live_cpu_ms_per_frame"] = float(np.mean(live) * 1000)
+    return out
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -265,12 +235,16 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--photos", type=Path, help="folder of photos (default: the shipped samples)")
     parser.add_argument("--limit", type=int, default=100, help="at most this many photos from --photos")
     parser.add_argument("--frames", type=int, default=300, help="frames of the synthetic live video")
-    parser.add_argument("--peer-frames", type=int, default=10, help="live frames for dlib (slow)")
-    parser.add_argument("--redetect-every", type=int, default=10)
+    parser.add_argument("--peer-frames", type=int, default=10, help="live frames for each peer (slow)")
+    parser.add_argument("--redetect-every", type=int, default=10, help="live: full detection every N frames")
     parser.add_argument("--min-face", type=int, default=LIVE_MIN_FACE, help="live view's smallest face, pixels")
-    parser.add_argument("--repeat", type=int, default=30)
-    parser.add_argument("--provider", default="auto", choices=["auto", "cpu", "cuda"])
+    parser.add_argument("--repeat", type=int, default=30, help="runs of each micro-benchmark (median)")
+    parser.add_argument("--provider", default="auto", choices=["auto", "cpu", "cuda"], help="inference device")
     parser.add_argument("--no-startup", action="store_true", help="skip the start-up timings (subprocesses)")
+    parser.add_argument("--no-big", action="store_true", help="skip the 12 MP, 80 MP and 200-face photos")
+    parser.add_argument("--accuracy", type=Path, metavar="DIR",
+                        help="also verification accuracy of every pipeline on a CelebA-layout folder (slow)")
+    parser.add_argument("--accuracy-limit", type=int, default=1500, help="photos of --accuracy to use")
     args = parser.parse_args(argv)
     fig = measure(args)
     fig = {k: (round(v, 3) if isinstance(v, float) else v) for k, v in fig.items()}

@@ -125,8 +125,9 @@ class DlibPeer:
         self.encoder = dlib.face_recognition_model_v1(str(models / "dlib_face_recognition_resnet_model_v1.dat"))
 
     def analyze(self, rgb: np.ndarray, upsample: int = 1) -> list[np.ndarray]:
-        return [np.asarray(self.encoder.compute_face_descriptor(rgb, self.shapes(rgb, r), 1))
-                for r in self.detector(rgb, upsample)]
+        """Every face's descriptor, largest face first."""
+        faces = sorted(self.detector(rgb, upsample), key=lambda r: r.area(), reverse=True)
+        return [np.asarray(self.encoder.compute_face_descriptor(rgb, self.shapes(rgb, r), 1)) for r in faces]
 
 
 class OpenCVPeer:
@@ -142,9 +143,13 @@ class OpenCVPeer:
         self.recognizer = cv2.FaceRecognizerSF.create(str(runnable_sface(Path(work_dir) / "sface_int8.onnx", False)), "")
 
     def detect(self, bgr: np.ndarray) -> np.ndarray:
+        """YuNet's rows (box x, y, w, h, five landmarks, score), largest face first."""
         self.detector.setInputSize((bgr.shape[1], bgr.shape[0]))
         _, faces = self.detector.detect(bgr)
-        return np.zeros((0, 15), np.float32) if faces is None else faces
+        if faces is None:
+            return np.zeros((0, 15), np.float32)
+        return faces[np.argsort(-faces[:, 2] * faces[:, 3], kind="stable")]
 
     def analyze(self, bgr: np.ndarray) -> list[np.ndarray]:
+        """Every face's 128-D SFace feature, largest face first."""
         return [self.recognizer.feature(self.recognizer.alignCrop(bgr, f))[0].copy() for f in self.detect(bgr)]
