@@ -190,7 +190,7 @@ def measure(args) -> dict:
         peers, absent = _load_peers(Path(tmp))
         fig["peers"] = [p.version for p in peers] + [f"absent ({a})" for a in absent]
         for peer in peers:
-            fig.update(_measure_peer(peer, blobs, sample, sample_face, fig, args))
+            fig.update(_measure_peer(peer, blobs, sample, sample_face, fig, args, engine.detector.detect))
         if args.accuracy:
             fig.update(measure_accuracy(args.accuracy, args.accuracy_limit, peers, args.provider))
     if not args.no_big:
@@ -200,7 +200,7 @@ def measure(args) -> dict:
     return fig
 
 
-def _measure_peer(peer, blobs: list[bytes], sample: np.ndarray, sample_face, fig: dict, args) -> dict:
+def _measure_peer(peer, blobs: list[bytes], sample: np.ndarray, sample_face, fig: dict, args, engine_detect) -> dict:
     """A peer's photo path (decode included, as for faceid), one-face embedding and live frames, CPU ms."""
     name, out = peer.name, {}
     theirs, found = [], 0
@@ -213,6 +213,11 @@ def _measure_peer(peer, blobs: list[bytes], sample: np.ndarray, sample_face, fig
     out[f"{name}_photo_found"] = found
     out[f"{name}_photo_cpu_ratio"] = out[f"{name}_photo_cpu_ms"] / fig["photo_cpu_ms"]
     out[f"{name}_photo_20px_cpu_ratio"] = out[f"{name}_photo_cpu_ms"] / fig["photo_20px_cpu_ms"]
+    if name == "opencv":  # YuNet as a detector alone, against faceid's MTCNN on the same decoded photos
+        decoded = [cv2.imdecode(np.frombuffer(b, np.uint8), cv2.IMREAD_COLOR) for b in blobs]
+        out["opencv_detect_cpu_ms"] = statistics.median(_cpu_median(lambda: peer.detect(b), 3) for b in decoded)
+        out["detect_photos_cpu_ms"] = statistics.median(
+            _cpu_median(lambda: engine_detect(cv2.cvtColor(b, cv2.COLOR_BGR2RGB)), 3) for b in decoded)
     bgr_sample = cv2.cvtColor(sample, cv2.COLOR_RGB2BGR)
     if name == "dlib":
         shape = peer.shapes(sample, peer.detector(sample, 1)[0])

@@ -27,6 +27,8 @@ def table(fig: dict) -> str:
         ("  same, every face down to 20 px, CPU ms", fig["photo_20px_cpu_ms"], get("photo_cpu_ms")),
         ("  photos with a face found", fig["photo_20px_found"], get("photo_found")),
         ("detect (512x512 photo), CPU ms", fig["detect_ms"], []),
+        ("detect only, median over the photos, CPU ms (MTCNN | YuNet)", fig.get("detect_photos_cpu_ms"),
+         [None, fig.get("opencv_detect_cpu_ms")]),
         ("embed one face, CPU ms", fig["embed_ms"], get("embed_ms")),
         ("embed, per face in a batch of 16, CPU ms", fig["embed_batch16_ms_per_face"], []),
         ("1:N identify vs 100,000, CPU ms | wall ms",
