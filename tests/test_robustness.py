@@ -15,7 +15,7 @@ import pytest
 
 from faceid_gui.engine import (FaceEngine, FaceIdError, Gallery, GalleryError, ImageError, ModelError, NewFace,
                                check_threshold, decode_image, is_same)
-from faceid_gui.engine.gallery import _explain
+from faceid_gui.engine.gallery_file import explain as _explain
 from faceid_gui.paths import assets_dir
 
 from .conftest import sample

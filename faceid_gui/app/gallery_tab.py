@@ -8,7 +8,7 @@ from PySide6.QtGui import QDesktopServices, QIcon, QKeySequence
 from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QInputDialog, QLabel, QListWidget, QListWidgetItem,
                                QMessageBox, QPushButton, QSplitter, QVBoxLayout, QWidget)
 
-from ..engine import FaceIdError
+from ..engine import FaceIdError, same_name
 from .state import AppState
 from .widgets import path_name, plural, thumbnail_pixmap
 
@@ -185,8 +185,7 @@ class GalleryTab(QWidget):
         new = new.strip()
         if not ok or not new or new == name:
             return
-        existing = [p.name for p in self.state.gallery.people()
-                    if p.name.casefold() == new.casefold() and p.name.casefold() != name.casefold()]
+        existing = [p.name for p in self.state.gallery.people() if same_name(p.name, new) and not same_name(p.name, name)]
         if existing:
             if ask(self, "Merge people", f"{existing[0]} is already in the gallery. Merge {name}'s photos into "
                                          f"{existing[0]}? Both names are then one person."):
