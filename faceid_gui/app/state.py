@@ -71,7 +71,7 @@ class AppState(QObject):
 
     def load_engine(self, model_path: Path) -> FaceEngine:
         """A new engine for another model, on the device chosen at start-up (runs off the GUI thread)."""
-        return FaceEngine(model_path, prefer=self.provider)
+        return FaceEngine(model_path, prefer=self.provider, source="opened in the app")
 
     def set_engine(self, engine: FaceEngine) -> None:
         self.engine = engine

@@ -34,10 +34,7 @@ def clean_name(name: str) -> str:
     """The name as it is stored: NFC, inner runs of spaces made one plain space; refused with a GalleryError
     (one line, the offending character named) when empty, too long, undecodable or holding an invisible or
     control character."""
-    try:
-        name.encode("utf-8")
-    except UnicodeEncodeError:
-        raise GalleryError(f"the name {name!r} is not valid text (undecodable bytes); type it again") from None
+    _refuse_undecodable(name)
     for char in name:
         problem = _problem(char)
         if problem:
@@ -51,9 +48,17 @@ def clean_name(name: str) -> str:
     return name
 
 
+def _refuse_undecodable(name: str) -> None:
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        raise GalleryError(f"the name {name!r} is not valid text (undecodable bytes); type it again") from None
+
+
 def name_key(name: str) -> str:
-    """What two spellings of one name share: NFC, Unicode case folding, spaces collapsed. Never refuses, so a
-    name stored before these rules can still be found, renamed and forgotten."""
+    """What two spellings of one name share: NFC, Unicode case folding, spaces collapsed. Refuses only
+    undecodable text, so a name stored before the rules of clean_name can still be found, renamed, forgotten."""
+    _refuse_undecodable(name)
     folded = unicodedata.normalize("NFC", unicodedata.normalize("NFC", name).casefold())
     return " ".join(folded.split())
 
