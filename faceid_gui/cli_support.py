@@ -38,10 +38,13 @@ def _positive_int(text: str) -> int:
 
 def _engine(args):
     from .engine import FaceEngine
+    from .engine.runtime import CUDA_LIBRARIES_MISSING
 
     engine = FaceEngine(args.model, prefer=args.provider)
     if engine.note:
         say(f"faceid: {engine.note}")
+    if engine.provider.reason == CUDA_LIBRARIES_MISSING:  # a GPU is there, unused: say why (no GPU at all is usual)
+        say(f"faceid: running on the CPU: {engine.provider.reason}")
     return engine
 
 

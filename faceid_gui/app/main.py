@@ -10,6 +10,12 @@ from ..paths import default_gallery_path
 
 def run_gui(args) -> int:
     """args: the parsed command line, its provider already resolved (cli.main)."""
+    from .display import prepare_platform
+
+    problem = prepare_platform(bool(args.screenshot))
+    if problem:
+        print(f"faceid: {problem}", file=sys.stderr)
+        return 2
     from PySide6.QtWidgets import QApplication, QMessageBox
 
     from .main_window import MainWindow
