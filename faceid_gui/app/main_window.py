@@ -130,7 +130,7 @@ class MainWindow(QMainWindow):
         info, source = self.state.engine.info, self.state.engine.model_source
         # A model that is not the shipped one says where it came from and which file it is, for as long as it is used.
         self.model_label.setText(f"Model: {info.display_name}" + (
-            "" if source == "shipped" else f" — not the shipped model: {source}, sha256 {info.sha256[:12]}"))
+            "" if source == "shipped" else f" — not the shipped model: sha256 {info.sha256[:12]}, {source}"))
         provider = self.state.engine.provider
         self.provider_label.setText(provider.name)
         self.provider_label.setToolTip(f"Inference device: {provider.name} ({provider.reason})")
