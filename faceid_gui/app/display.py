@@ -14,7 +14,8 @@ def prepare_platform(screenshot: bool, environ=os.environ) -> str:
     """Choose Qt's platform before QApplication exists; return why no window can be shown ('' when one can).
     `--screenshot` renders offscreen unless a platform was chosen explicitly (tools/screenshots.py picks xcb)."""
     if screenshot:
-        environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+        if not environ.get("QT_QPA_PLATFORM"):  # unset or empty, which Qt reads as unset
+            environ["QT_QPA_PLATFORM"] = "offscreen"
         return ""
     if not sys.platform.startswith("linux") or environ.get("QT_QPA_PLATFORM", "").split(":")[0] in HEADLESS_PLATFORMS:
         return ""
