@@ -75,7 +75,7 @@ def test_the_error_log_never_follows_a_planted_link(tmp_path, monkeypatch):
 
 
 @posix_only
-def test_gallery_sidecars_and_settings_are_private_and_a_readable_gallery_is_said(tmp_path, monkeypatch):
+def test_gallery_sidecars_and_settings_are_private_and_a_readable_gallery_is_said(tmp_path):
     path = tmp_path / "g.sqlite3"
     with Gallery(path, "m") as gallery:
         gallery.enroll("Ann", [NewFace(np.ones(4, np.float32), "m")])
@@ -92,17 +92,19 @@ def test_gallery_sidecars_and_settings_are_private_and_a_readable_gallery_is_sai
     result = faceid("--gallery", path, "people")
     assert result.returncode == 0 and result.stderr.count("can be read by other users") == 1
 
-    from faceid_gui.app.state import app_settings
-
-    monkeypatch.delenv("FACEID_DATA_DIR")
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
-    (tmp_path / "config" / "faceid").mkdir(parents=True, mode=0o755)
-    (tmp_path / "config" / "faceid" / "faceid.conf").write_text("[window]\n")
-    os.chmod(tmp_path / "config" / "faceid" / "faceid.conf", 0o644)
-    settings = app_settings()
-    assert Path(settings.fileName()).parent == tmp_path / "config" / "faceid"
-    assert stat.S_IMODE((tmp_path / "config" / "faceid").stat().st_mode) == 0o700
-    assert stat.S_IMODE((tmp_path / "config" / "faceid" / "faceid.conf").stat().st_mode) == 0o600
+    # Qt reads the platform's settings folder once per process: a fresh one, under a temporary XDG_CONFIG_HOME.
+    config = tmp_path / "config" / "faceid"
+    config.mkdir(parents=True, mode=0o755)
+    (config / "faceid.conf").write_text("[window]\n")
+    os.chmod(config / "faceid.conf", 0o644)
+    probe = ("from faceid_gui.app.state import app_settings; s = app_settings(); s.setValue('x', 1); s.sync(); "
+             "print(s.fileName())")
+    env = {k: v for k, v in os.environ.items() if k != "FACEID_DATA_DIR"}
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, cwd=ROOT,
+                         env={**env, "XDG_CONFIG_HOME": str(tmp_path / "config"), "XDG_DATA_HOME": str(tmp_path)})
+    assert out.stdout.strip() == str(config / "faceid.conf"), out.stderr
+    assert stat.S_IMODE(config.stat().st_mode) == 0o700
+    assert stat.S_IMODE((config / "faceid.conf").stat().st_mode) == 0o600
 
 
 @posix_only

@@ -78,19 +78,15 @@ def test_the_operator_allow_list_covers_every_shipped_model():
 
 
 def test_the_sample_check_is_time_bounded(engine, monkeypatch):
-    class FiresAtOnce:  # ONNX Runtime's terminate flag, raised as the check's timer would raise it
-        def __init__(self, seconds, action):
-            self.action = action
-
-        def start(self):
-            self.action()
-
-        def cancel(self):
-            pass
-
-    monkeypatch.setattr(model_check.threading, "Timer", FiresAtOnce)
     from faceid_gui.engine.align import align_face
 
+    fired = []
+    model_check.deadline(0.01, lambda: fired.append("cancelled"))()  # cancelled at once: never fires
+    model_check.deadline(0.01, lambda: fired.append("fired"))
+    time.sleep(0.5)
+    assert fired == ["fired"]
+    # ONNX Runtime's terminate flag, raised as the deadline would raise it after CHECK_SECONDS.
+    monkeypatch.setattr(model_check, "deadline", lambda seconds, action: (action(), lambda: None)[1])
     with pytest.raises(ModelError, match="did not finish"):
         model_check.check_behaviour(engine.embedder, engine.detector, assets_dir() / "samples", align_face)
 

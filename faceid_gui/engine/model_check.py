@@ -9,8 +9,8 @@ refuses it unless they come out as its own metadata says: the same person not "d
 """
 from __future__ import annotations
 
+import _thread
 import functools
-import threading
 from pathlib import Path
 
 import cv2
@@ -32,6 +32,20 @@ ALLOWED_OPERATORS = frozenset({
 MAX_MODEL_BYTES = 512 * 2**20  # DenseNet-121 is 28 MB; anything this large is not an embedding network of ours
 CHECK_SECONDS = 10.0  # the behaviour check's inference must end within this (it takes milliseconds)
 SAMPLES = ("astronaut.jpg", "camera.jpg")  # two different people, shipped in assets/samples
+
+
+def deadline(seconds: float, action):
+    """Call `action` after `seconds` from another thread unless the returned function is called first. A bare
+    `_thread`: the check also runs on Qt's pool threads, where `threading` would leave a dummy Thread behind."""
+    gate = _thread.allocate_lock()
+    gate.acquire()
+
+    def wait() -> None:
+        if not gate.acquire(timeout=seconds):
+            action()
+
+    _thread.start_new_thread(wait, ())
+    return gate.release
 
 
 @functools.cache
@@ -130,8 +144,7 @@ def check_behaviour(embedder, detector, samples_dir: Path, align) -> None:
     faces = _sample_faces(Path(samples_dir), detector)
     crops = np.stack([align(image, face.landmarks, info.input_size) for image, face in faces])
     options = ort.RunOptions()
-    timer = threading.Timer(CHECK_SECONDS, lambda: setattr(options, "terminate", True))
-    timer.start()
+    cancel = deadline(CHECK_SECONDS, lambda: setattr(options, "terminate", True))
     try:
         embeddings = embedder.embed(crops, run_options=options)
     except ModelError:
@@ -141,7 +154,7 @@ def check_behaviour(embedder, detector, samples_dir: Path, align) -> None:
             raise ModelError(f"{info.path.name} did not finish on one face in {CHECK_SECONDS:.0f} s; refused") from None
         raise ModelError(f"{info.path.name} fails on a face crop; refused") from None
     finally:
-        timer.cancel()
+        cancel()
     from .matching import distance
 
     same = [distance(embeddings[0], e) for e in embeddings[1:-1]]
