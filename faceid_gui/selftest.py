@@ -5,6 +5,7 @@ import sys
 
 import numpy as np
 
+from .cli_output import shown
 from .engine import FaceEngine, FaceIdError, distance, load_image
 from .engine.model_check import sample_variants
 from .paths import assets_dir
@@ -24,6 +25,8 @@ def run_self_test(args) -> int:
         print(f"FAIL loading models: {exc}")
         return 1
     info = engine.info
+    if engine.note:
+        print(f"note {shown(engine.note)}")
     check(True, f"models loaded: {info.display_name}, detector MTCNN ({assets_dir()})")
     check(engine.provider.name in ("CPU", "CUDA") and bool(engine.provider.reason),
           f"provider reported: {engine.provider.name} ({engine.provider.reason})")
