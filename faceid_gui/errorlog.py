@@ -26,11 +26,13 @@ def _open_private_log(path: Path) -> int:
     fd = os.open(path, _OPEN_FLAGS, 0o600)
     try:
         info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode) or info.st_nlink != 1 or (
-                hasattr(os, "getuid") and info.st_uid != os.getuid()):
+        if not stat.S_ISREG(info.st_mode) or info.st_nlink != 1:
             raise OSError(f"{path} is not a private log file")
-        if info.st_mode & 0o077:
-            os.fchmod(fd, 0o600)
+        if os.name == "posix":
+            if info.st_uid != os.getuid():
+                raise OSError(f"{path} belongs to another user")
+            if info.st_mode & 0o077:
+                os.fchmod(fd, 0o600)
     except BaseException:
         os.close(fd)
         raise

@@ -185,7 +185,8 @@ class GalleryTab(QWidget):
         new = new.strip()
         if not ok or not new or new == name:
             return
-        existing = [p.name for p in self.state.gallery.people() if same_name(p.name, new) and not same_name(p.name, name)]
+        existing = [p.name for p in self.state.gallery.people()
+                    if same_name(p.name, new) and not same_name(p.name, name)]
         if existing:
             if ask(self, "Merge people", f"{existing[0]} is already in the gallery. Merge {name}'s photos into "
                                          f"{existing[0]}? Both names are then one person."):

@@ -94,6 +94,8 @@ def _has_gallery_schema(path: Path, busy_timeout: float) -> bool:
 def privacy_note(path: Path) -> str:
     """Make SQLite's WAL and SHM files private (SQLite gives them the gallery's own mode) and return a warning
     when the gallery itself is readable by others (its mode is the owner's choice, so it is said, not changed)."""
+    if os.name != "posix":
+        return ""  # file modes are POSIX's; Windows keeps the data folder private with its ACLs
     for suffix in SIDECARS:
         sidecar = Path(str(path) + suffix)
         with contextlib.suppress(OSError):
@@ -104,7 +106,7 @@ def privacy_note(path: Path) -> str:
         mode = os.stat(path).st_mode
     except OSError:
         return ""
-    if os.name == "posix" and mode & 0o044:
+    if mode & 0o044:
         return (f"the gallery {path} can be read by other users (mode {mode & 0o777:o}): "
                 f"run `chmod 600` on it to keep its faces private")
     return ""

@@ -17,7 +17,8 @@ MAX_NAME_CHARS = 100
 # line/paragraph separators, private use, surrogates, unassigned.
 _REFUSED_CATEGORIES = {"Cc", "Cf", "Zl", "Zp", "Co", "Cs", "Cn"}
 # Default_Ignorable_Code_Point characters outside those categories: they render as nothing (variation selectors,
-# Hangul fillers, the combining grapheme joiner, ...). Ranges from Unicode's DerivedCoreProperties.txt.
+# Hangul fillers, the combining grapheme joiner, ...; ranges from Unicode's DerivedCoreProperties.txt), and
+# U+2800 BRAILLE PATTERN BLANK, which prints as a space but is no space to str.split.
 _INVISIBLE_RANGES = ((0x034F, 0x034F), (0x115F, 0x1160), (0x17B4, 0x17B5), (0x180B, 0x180F), (0x3164, 0x3164),
                      (0xFE00, 0xFE0F), (0xFFA0, 0xFFA0), (0x1D173, 0x1D17A), (0xE0000, 0xE0FFF), (0x2800, 0x2800))
 
@@ -38,7 +39,7 @@ def clean_name(name: str) -> str:
     for char in name:
         problem = _problem(char)
         if problem:
-            raise GalleryError(f"the name {name!r} contains an invisible or control character ({problem}); "
+            raise GalleryError(f"the name {_quoted(name)} contains an invisible or control character ({problem}); "
                                "type it again without it")
     name = " ".join(unicodedata.normalize("NFC", name).split())  # str.split: every Unicode space, tabs included
     if not name:
@@ -52,7 +53,12 @@ def _refuse_undecodable(name: str) -> None:
     try:
         name.encode("utf-8")
     except UnicodeEncodeError:
-        raise GalleryError(f"the name {name!r} is not valid text (undecodable bytes); type it again") from None
+        raise GalleryError(f"the name {_quoted(name)} is not valid text (undecodable bytes); type it again") from None
+
+
+def _quoted(name: str) -> str:
+    """A refused name in a message: repr escapes what it hides, and a huge one is cut short."""
+    return repr(name[:60]) + (f" (and {len(name) - 60} more characters)" if len(name) > 60 else "")
 
 
 def name_key(name: str) -> str:
