@@ -14,7 +14,7 @@ EXIT_SAME, EXIT_DIFFERENT, EXIT_ERROR, EXIT_UNCERTAIN = 0, 1, 2, 3
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str):  # one line and exit 2, as every other failure
-        self.exit(EXIT_ERROR, f"{self.prog}: {message} (see --help)\n")
+        self.exit(EXIT_ERROR, shown(f"{self.prog}: {message} (see --help)") + "\n")  # it may quote a stranger's text
 
 
 def _threshold(text: str) -> float:

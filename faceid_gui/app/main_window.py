@@ -1,11 +1,13 @@
 """faceid's main window: the four tabs, menus, status bar, geometry and shutdown. The tabs share one AppState."""
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 from PySide6.QtGui import QAction, QGuiApplication, QIcon, QKeySequence
 from PySide6.QtWidgets import QFileDialog, QLabel, QMainWindow, QMessageBox, QTabWidget
 
+from ..cli_output import shown
 from ..engine import FaceEngine
 from ..paths import assets_dir
 from .compare_tab import CompareTab
@@ -125,6 +127,8 @@ class MainWindow(QMainWindow):
     def _model_loaded(self, engine: FaceEngine) -> None:
         self.state.set_engine(engine)  # the tabs drop what the old model made (engine_changed)
         self.statusBar().showMessage(f"Loaded {engine.info.path.name}", 5000)
+        if engine.note:  # not the shipped model: said where scripts and logs see it too
+            print(f"faceid: {shown(engine.note)}", file=sys.stderr)
 
     def update_status(self) -> None:
         info, source = self.state.engine.info, self.state.engine.model_source
