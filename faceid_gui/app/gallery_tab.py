@@ -119,7 +119,7 @@ class GalleryTab(QWidget):
             item.setData(Qt.ItemDataRole.UserRole, person.name)
             item.setToolTip(person.name)
             self.people.addItem(item)
-            if current and person.name.casefold() == current.casefold():
+            if current and same_name(person.name, current):
                 self.people.setCurrentItem(item)
         if self.people.currentItem() is None and self.people.count():
             self.people.setCurrentRow(0)
@@ -223,7 +223,7 @@ class GalleryTab(QWidget):
 
     def _select(self, name: str) -> None:
         for i in range(self.people.count()):
-            if self.people.item(i).data(Qt.ItemDataRole.UserRole).casefold() == name.casefold():
+            if same_name(self.people.item(i).data(Qt.ItemDataRole.UserRole), name):
                 self.people.setCurrentRow(i)
 
     def _guarded(self, action) -> None:
