@@ -7,35 +7,10 @@ import os
 import sys
 from pathlib import Path
 
+from .cli_output import emit as _print, guard_std_streams, say, shown
+from .cli_support import (EXIT_DIFFERENT, EXIT_ERROR, EXIT_SAME, EXIT_UNCERTAIN, _engine, _gallery, _no_gallery,
+                          _Parser, _positive_int, _threshold)
 from .errorlog import unexpected_error
-
-# compare: 0 same, 1 different, 3 uncertain (too close to call, engine.matching.verdict), 2 error.
-# identify: 0 named, 1 unknown, 3 ambiguous (two people too close to tell apart), 2 error.
-EXIT_SAME, EXIT_DIFFERENT, EXIT_ERROR, EXIT_UNCERTAIN = 0, 1, 2, 3
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str):  # one line and exit 2, as every other failure
-        self.exit(EXIT_ERROR, f"{self.prog}: {message} (see --help)\n")
-
-
-def _threshold(text: str) -> float:
-    from .engine import FaceIdError, check_threshold
-
-    try:
-        return check_threshold(float(text))
-    except (ValueError, FaceIdError):
-        raise argparse.ArgumentTypeError(f"must be a positive number, not {text!r}") from None
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a whole number of at least 1, not {text!r}")
-    return value
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -96,27 +71,6 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _engine(args):
-    from .engine import FaceEngine
-
-    engine = FaceEngine(args.model, prefer=args.provider)
-    if engine.note:
-        print(f"faceid: {engine.note}", file=sys.stderr)
-    return engine
-
-
-def _gallery(args, engine):
-    from .engine import Gallery
-    from .paths import default_gallery_path
-
-    return Gallery(args.gallery or default_gallery_path(), engine.info.fingerprint, engine.info.embedding_size)
-
-
-def _print(obj, as_json: bool, text: str) -> None:
-    # allow_nan=False: bare NaN is not JSON; the engine never produces one, and this makes sure of it.
-    print(json.dumps(obj, allow_nan=False) if as_json else text, flush=True)
-
-
 def cmd_compare(args) -> int:
     from .engine import SAME, UNCERTAIN, distance, explain, verdict
     from .engine.pipeline import best_pair, pair_note
@@ -131,7 +85,7 @@ def cmd_compare(args) -> int:
     band = engine.info.uncertain_band(threshold)
     answer = verdict(dist, threshold, band)
     for note in notes:
-        print(note, file=sys.stderr)
+        say(note)
     rates = engine.info.rates_at(dist)
     words = {SAME: "same person", UNCERTAIN: "uncertain", "different": "different people"}[answer]
     _print({"a": str(args.a), "b": str(args.b), "distance": dist, "threshold": threshold, "verdict": answer,
@@ -166,69 +120,74 @@ def cmd_embed(args) -> int:
 
 
 def cmd_enroll(args) -> int:
-    from .engine import FaceIdError, GalleryError
-    from .engine.gallery import _clean_name
+    from .engine import FaceIdError, clean_name
 
-    try:
-        _clean_name(args.name)  # a bad name is said before minutes of analysis, not after
-    except GalleryError as exc:
-        print(f"faceid: {exc}", file=sys.stderr)
-        return EXIT_ERROR
+    args.name = clean_name(args.name)  # a bad name is said before minutes of analysis, not after
     engine = _engine(args)
     new_faces = []
     for path in args.images:
         try:
             result = engine.analyze_file(path)
         except FaceIdError as exc:
-            print(f"skipped {exc}", file=sys.stderr)
+            say(f"skipped {exc}")
             continue
         except Exception as exc:  # noqa: BLE001 - one bad photo must not stop the others
-            print(f"skipped {path.name}: {unexpected_error(exc)}", file=sys.stderr)
+            say(f"skipped {path.name}: {unexpected_error(exc)}")
             continue
         if result.choice_note:
-            print(f"{path.name}: {result.choice_note}", file=sys.stderr)
+            say(f"{path.name}: {result.choice_note}")
         new_faces.append(result.chosen.new_face(str(path)))
     if not new_faces:
-        print("nothing enrolled: no usable face in the given images", file=sys.stderr)
+        say("nothing enrolled: no usable face in the given images")
         return EXIT_ERROR
-    with _gallery(args, engine) as gallery:
+    with _gallery(args, engine, create=True) as gallery:
         gallery.enroll(args.name, new_faces)
-    print(f"enrolled {len(new_faces)} face(s) for {args.name}")
+    print(f"enrolled {len(new_faces)} face(s) for {shown(args.name)}")
     return 0
 
 
 def cmd_identify(args) -> int:
-    from .engine import AMBIGUOUS, NAMED, identify_all
+    import contextlib
+
+    import numpy as np
+
+    from .engine import AMBIGUOUS, NAMED, GalleryIndex, identify_all
 
     engine = _engine(args)
     threshold = args.threshold if args.threshold is not None else engine.info.threshold
     result = engine.analyze_file(args.image)
-    with _gallery(args, engine) as gallery:
-        everyone = identify_all(gallery.index(), [f.embedding for f in result.faces], threshold, k=args.top)
-        stale, skipped, empty = gallery.stale_count(), gallery.skipped_rows, len(gallery.index()) == 0
+    missing = _no_gallery(args)  # then nobody can be named, and no gallery is created to say so
+    with contextlib.nullcontext() if missing else _gallery(args, engine) as gallery:
+        index = GalleryIndex(np.empty((0, 0), np.float32), np.empty(0, np.int64), {}) if missing else gallery.index()
+        everyone = identify_all(index, [f.embedding for f in result.faces], threshold, k=args.top)
+        stale, skipped = (0, 0) if missing else (gallery.stale_count(), gallery.skipped_rows)
+        empty = missing or ("the gallery is empty" if len(index) == 0 else "")
     if stale:
-        print(f"{stale} enrolled face(s) were made with another model and need re-enrolment", file=sys.stderr)
+        say(f"{stale} enrolled face(s) were made with another model and need re-enrolment")
     if skipped:
-        print(f"{skipped} enrolled face(s) are damaged in the gallery and were ignored", file=sys.stderr)
+        say(f"{skipped} enrolled face(s) are damaged in the gallery and were ignored")
     who = everyone[0]  # the largest face: the one a portrait is about
     rows = [{"name": m.name, "distance": m.distance, "match": who.is_match(m)} for m in who.candidates[:args.top]]
     faces = [{"box": [round(v, 1) for v in face.face.xywh], "identity": w.label, "status": w.status}
              for face, w in zip(result.faces, everyone)]
-    text = "\n".join([f"{who.label}" + (f"  ({len(faces)} faces: {', '.join(f['identity'] for f in faces)})"
-                                         if len(faces) > 1 else "")]
-                     + [f"  {m.name:24s} {m.distance:.4f}" for m in who.candidates[:args.top]])
+    text = "\n".join([shown(who.label) + (f"  ({len(faces)} faces: {shown(', '.join(f['identity'] for f in faces))})"
+                                          if len(faces) > 1 else "")]
+                     + [f"  {shown(m.name):24s} {m.distance:.4f}" for m in who.candidates[:args.top]])
     _print({"image": str(args.image), "threshold": threshold, "identity": who.label, "status": who.status,
             "could_be": [m.name for m in who.rivals], "candidates": rows, "faces": faces}, args.json,
-           "the gallery is empty" if empty else text)
+           empty or text)
     return {NAMED: 0, AMBIGUOUS: EXIT_UNCERTAIN}.get(who.status, EXIT_DIFFERENT)
 
 
 def cmd_people(args) -> int:
     engine = _engine(args)
+    if _no_gallery(args):
+        _print([], args.json, _no_gallery(args))
+        return 0
     with _gallery(args, engine) as gallery:
         people = gallery.people()
     rows = [{"name": p.name, "faces": p.faces, "needs_reenrolment": p.stale_faces} for p in people]
-    text = "\n".join(f"{p.name:24s} {p.faces} face(s)" + (f", {p.stale_faces} need re-enrolment" if p.stale_faces else "")
+    text = "\n".join(f"{shown(p.name):24s} {p.faces} face(s)" + (f", {p.stale_faces} need re-enrolment" if p.stale_faces else "")
                      for p in people)
     _print(rows, args.json, text or "the gallery is empty")
     return 0
@@ -237,8 +196,8 @@ def cmd_people(args) -> int:
 def cmd_forget(args) -> int:
     engine = _engine(args)
     with _gallery(args, engine) as gallery:
-        gallery.forget_person(args.name)
-    print(f"forgot {args.name}")
+        removed = gallery.forget_person(args.name)
+    print(f"forgot {shown(removed.name)}")
     return 0
 
 
@@ -246,7 +205,7 @@ def cmd_rename(args) -> int:
     engine = _engine(args)
     with _gallery(args, engine) as gallery:
         gallery.rename(args.old, args.new)
-    print(f"renamed {args.old} to {args.new}")
+    print(f"renamed {shown(args.old)} to {shown(args.new)}")
     return 0
 
 
@@ -258,9 +217,9 @@ def cmd_info(args) -> int:
     data = {"model": str(info.path), "sha256": info.sha256, "trained": info.trained,
             "metadata": info.to_dict(), "provider": engine.provider.name, "provider_reason": engine.provider.reason,
             "gallery": str(args.gallery or default_gallery_path())}
-    text = (f"model     {info.path}\n          {'trained on ' + info.trained_on if info.trained else 'UNTRAINED placeholder'}\n"
+    text = (f"model     {shown(info.path)}\n          {'trained on ' + info.trained_on if info.trained else 'UNTRAINED placeholder'}\n"
             f"sha256    {info.sha256}\nthreshold {info.threshold}\nprovider  {engine.provider.name} ({engine.provider.reason})\n"
-            f"gallery   {data['gallery']}")
+            f"gallery   {shown(data['gallery'])}")
     _print(data, args.json, text)
     return 0
 
@@ -271,6 +230,10 @@ COMMANDS = {"compare": cmd_compare, "embed": cmd_embed, "enroll": cmd_enroll, "i
 
 def main(argv: list[str] | None = None) -> int:
     """The one boundary: every failure ends here as exit 2 and one line on stderr."""
+    guard_std_streams()
+    # Everything faceid writes (gallery, its WAL and SHM, settings, logs, folders) holds faces and photo paths:
+    # private to the user, whatever the shell's umask (Qt and SQLite create files with 0666 & ~umask).
+    os.umask(0o077)
     for stream in (sys.stdout, sys.stderr):
         if hasattr(stream, "reconfigure"):
             stream.reconfigure(errors="backslashreplace")  # undecodable file names print, escaped, not crash
@@ -284,10 +247,10 @@ def main(argv: list[str] | None = None) -> int:
         os.dup2(devnull, sys.stdout.fileno())
         return EXIT_ERROR
     except KeyboardInterrupt:
-        print("faceid: interrupted", file=sys.stderr)
+        say("faceid: interrupted")
         return EXIT_ERROR
     except Exception as exc:  # noqa: BLE001 - the boundary: a traceback with exit 1 would read as a verdict
-        print(f"faceid: {unexpected_error(exc)}", file=sys.stderr)
+        say(f"faceid: {unexpected_error(exc)}")
         return EXIT_ERROR
 
 
@@ -306,7 +269,7 @@ def _run(args) -> int:
             return run_gui(args)
         return COMMANDS[args.command](args)
     except FaceIdError as exc:
-        print(f"faceid: {exc}", file=sys.stderr)
+        say(f"faceid: {exc}")
         return EXIT_ERROR
 
 

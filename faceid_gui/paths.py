@@ -40,12 +40,20 @@ def installed_model_path() -> Path:
     return user_data_dir() / "models" / DEFAULT_MODEL_NAME
 
 
-def default_model_path() -> Path:
-    """FACEID_MODEL, else a model the trainer installed, else the shipped one."""
+def shipped_model_path() -> Path:
+    return assets_dir() / DEFAULT_MODEL_NAME
+
+
+def default_model_choice() -> tuple[Path, str]:
+    """(path, where it came from): FACEID_MODEL, else a model the trainer installed, else the shipped one."""
     override = os.environ.get("FACEID_MODEL")
     if override:
-        return Path(override)
+        return Path(override), "FACEID_MODEL"
     installed = installed_model_path()
     if installed.is_file():
-        return installed
-    return assets_dir() / DEFAULT_MODEL_NAME
+        return installed, f"installed in {installed.parent}"
+    return shipped_model_path(), "shipped"
+
+
+def default_model_path() -> Path:
+    return default_model_choice()[0]

@@ -1,3 +1,5 @@
+import re
+
 import cv2
 import numpy as np
 import pytest
@@ -91,17 +93,19 @@ def test_broken_model_files_are_refused(tmp_path):
 
 
 def test_provider_falls_back_to_cpu_quietly(capfd, monkeypatch):
-    """Without a usable GPU, asking for CUDA gives CPU, a reason, and nothing on stderr."""
+    """Without a usable GPU, auto gives CPU, a reason, and nothing on stderr; CUDA asked for explicitly is an error."""
     import onnxruntime as ort
 
     monkeypatch.delenv("FACEID_PROVIDER", raising=False)
-    session, status = create_session(assets_dir() / "faceid_embedder.onnx", prefer="cuda")
+    session, status = create_session(assets_dir() / "faceid_embedder.onnx", prefer="auto")
     if status.name == "CUDA":
         pytest.skip("a working CUDA GPU is present")
     assert session.get_providers() == ["CPUExecutionProvider"]
     assert status.reason
     captured = capfd.readouterr()
     assert captured.err == ""
+    with pytest.raises(ModelError, match="cannot be used: " + re.escape(status.reason)):
+        create_session(assets_dir() / "faceid_embedder.onnx", prefer="cuda")
     session, status = create_session(assets_dir() / "faceid_embedder.onnx", prefer="cpu")
     assert status.name == "CPU" and status.reason == "CPU requested"
     assert "CPUExecutionProvider" in ort.get_available_providers()

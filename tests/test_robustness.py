@@ -13,9 +13,9 @@ import cv2
 import numpy as np
 import pytest
 
-from faceid_gui.engine import (FaceEngine, FaceIdError, Gallery, GalleryError, ImageError, ModelError, NewFace,
+from faceid_gui.engine import (Embedder, FaceEngine, FaceIdError, Gallery, GalleryError, ImageError, ModelError, NewFace,
                                check_threshold, decode_image, is_same)
-from faceid_gui.engine.gallery import _explain
+from faceid_gui.engine.gallery_file import explain as _explain
 from faceid_gui.paths import assets_dir
 
 from .conftest import sample
@@ -168,9 +168,11 @@ def _nan_model(tmp_path, size=8):
 
 
 def test_nan_model_output_is_an_error_never_a_verdict(tmp_path, astronaut):
-    engine = FaceEngine(_nan_model(tmp_path))
     with pytest.raises(ModelError, match="invalid embedding"):
-        engine.analyze(astronaut)
+        FaceEngine(_nan_model(tmp_path))  # refused by the sample-face check, before any use
+    embedder = Embedder(_nan_model(tmp_path, size=64))  # and the embedder alone never returns one either
+    with pytest.raises(ModelError, match="invalid embedding"):
+        embedder.embed(np.zeros((1, 64, 64, 3), np.uint8))
     for bad in (float("nan"), float("inf"), -1.0, 0.0):
         with pytest.raises(FaceIdError):
             check_threshold(bad)
@@ -327,8 +329,8 @@ def test_nan_model_is_exit_2_in_compare_and_an_error_in_embed(tmp_path):
     model = str(_nan_model(tmp_path))
     compare = faceid("--model", model, "compare", str(sample("astronaut.jpg")), str(sample("camera.jpg")))
     assert compare.returncode == 2 and b"invalid embedding" in compare.stderr and compare.stdout == b""
-    embed = faceid("--model", model, "embed", str(sample("astronaut.jpg")))
-    assert embed.returncode == 2 and "error" in _strict_json(embed.stdout)
+    embed = faceid("--model", model, "embed", str(sample("astronaut.jpg")))  # refused before any photo is read
+    assert embed.returncode == 2 and b"invalid embedding" in embed.stderr and embed.stdout == b""
 
 
 @pytest.mark.parametrize("args,message", [(["identify", "x.jpg", "--top", "0"], b"--top"),

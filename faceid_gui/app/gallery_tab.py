@@ -8,7 +8,7 @@ from PySide6.QtGui import QDesktopServices, QIcon, QKeySequence
 from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QInputDialog, QLabel, QListWidget, QListWidgetItem,
                                QMessageBox, QPushButton, QSplitter, QVBoxLayout, QWidget)
 
-from ..engine import FaceIdError
+from ..engine import FaceIdError, same_name
 from .state import AppState
 from .widgets import path_name, plural, thumbnail_pixmap
 
@@ -119,7 +119,7 @@ class GalleryTab(QWidget):
             item.setData(Qt.ItemDataRole.UserRole, person.name)
             item.setToolTip(person.name)
             self.people.addItem(item)
-            if current and person.name.casefold() == current.casefold():
+            if current and same_name(person.name, current):
                 self.people.setCurrentItem(item)
         if self.people.currentItem() is None and self.people.count():
             self.people.setCurrentRow(0)
@@ -186,7 +186,7 @@ class GalleryTab(QWidget):
         if not ok or not new or new == name:
             return
         existing = [p.name for p in self.state.gallery.people()
-                    if p.name.casefold() == new.casefold() and p.name.casefold() != name.casefold()]
+                    if same_name(p.name, new) and not same_name(p.name, name)]
         if existing:
             if ask(self, "Merge people", f"{existing[0]} is already in the gallery. Merge {name}'s photos into "
                                          f"{existing[0]}? Both names are then one person."):
@@ -223,7 +223,7 @@ class GalleryTab(QWidget):
 
     def _select(self, name: str) -> None:
         for i in range(self.people.count()):
-            if self.people.item(i).data(Qt.ItemDataRole.UserRole).casefold() == name.casefold():
+            if same_name(self.people.item(i).data(Qt.ItemDataRole.UserRole), name):
                 self.people.setCurrentRow(i)
 
     def _guarded(self, action) -> None:

@@ -4,12 +4,19 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from ..cli_output import shown
 from ..engine import FaceEngine, FaceIdError
 from ..paths import default_gallery_path
 
 
 def run_gui(args) -> int:
     """args: the parsed command line, its provider already resolved (cli.main)."""
+    from .display import prepare_platform
+
+    problem = prepare_platform(bool(args.screenshot))
+    if problem:
+        print(f"faceid: {problem}", file=sys.stderr)
+        return 2
     from PySide6.QtWidgets import QApplication, QMessageBox
 
     from .main_window import MainWindow
@@ -29,9 +36,11 @@ def run_gui(args) -> int:
             return 2
         QMessageBox.critical(None, "faceid", f"faceid cannot start:\n{exc}")
         return 2
-    if engine.note:
-        window.statusBar().showMessage(engine.note[:1].upper() + engine.note[1:], 15000)
-        print(f"faceid: {engine.note}", file=sys.stderr)
+    notes = [note for note in (engine.note, state.gallery.privacy_note) if note]
+    if notes:
+        window.statusBar().showMessage("; ".join(n[:1].upper() + n[1:] for n in notes), 15000)
+    for note in notes:
+        print(f"faceid: {shown(note)}", file=sys.stderr)
     window.show_tab(args.tab)
     if args.screenshot:
         from .screenshot import take_screenshot

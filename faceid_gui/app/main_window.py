@@ -1,11 +1,13 @@
 """faceid's main window: the four tabs, menus, status bar, geometry and shutdown. The tabs share one AppState."""
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 from PySide6.QtGui import QAction, QGuiApplication, QIcon, QKeySequence
 from PySide6.QtWidgets import QFileDialog, QLabel, QMainWindow, QMessageBox, QTabWidget
 
+from ..cli_output import shown
 from ..engine import FaceEngine
 from ..paths import assets_dir
 from .compare_tab import CompareTab
@@ -125,10 +127,14 @@ class MainWindow(QMainWindow):
     def _model_loaded(self, engine: FaceEngine) -> None:
         self.state.set_engine(engine)  # the tabs drop what the old model made (engine_changed)
         self.statusBar().showMessage(f"Loaded {engine.info.path.name}", 5000)
+        if engine.note:  # not the shipped model: said where scripts and logs see it too
+            print(f"faceid: {shown(engine.note)}", file=sys.stderr)
 
     def update_status(self) -> None:
-        info = self.state.engine.info
-        self.model_label.setText(f"Model: {info.display_name}")
+        info, source = self.state.engine.info, self.state.engine.model_source
+        # A model that is not the shipped one says where it came from and which file it is, for as long as it is used.
+        self.model_label.setText(f"Model: {info.display_name}" + (
+            "" if source == "shipped" else f" — not the shipped model: sha256 {info.sha256[:12]}, {source}"))
         provider = self.state.engine.provider
         self.provider_label.setText(provider.name)
         self.provider_label.setToolTip(f"Inference device: {provider.name} ({provider.reason})")

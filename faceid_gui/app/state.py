@@ -19,8 +19,29 @@ GUI_BUSY_TIMEOUT = 0.5  # seconds a gallery write on the GUI thread waits for an
 def app_settings() -> QSettings:
     """Window and threshold settings: inside FACEID_DATA_DIR when it is set, else the platform's usual place."""
     if os.environ.get("FACEID_DATA_DIR"):
-        return QSettings(str(user_data_dir() / "faceid.conf"), QSettings.Format.IniFormat)
-    return QSettings(ORG, APP)
+        settings = QSettings(str(user_data_dir() / "faceid.conf"), QSettings.Format.IniFormat)
+    else:
+        settings = QSettings(ORG, APP)
+    _keep_private(Path(settings.fileName()), own_folder=not os.environ.get("FACEID_DATA_DIR"))
+    return settings
+
+
+def _keep_private(path: Path, own_folder: bool) -> None:
+    """Settings name the folders of one's photos: 0600, in a 0700 folder, as the README says. Qt keeps a file's
+    mode when it rewrites it, so this is needed once; earlier versions left ~/.config/faceid 0755, faceid.conf
+    0644. Only faceid's own folder is chmodded (never a FACEID_DATA_DIR the user chose)."""
+    if os.name != "posix":
+        return
+    folder = path.parent
+    for target, mode, ours in ((folder, 0o700, own_folder and folder.name == APP), (path, 0o600, True)):
+        try:
+            if not target.exists() and target is folder:
+                target.mkdir(mode=0o700, parents=True)
+            info = target.stat()
+            if ours and info.st_uid == os.getuid() and info.st_mode & 0o077:
+                os.chmod(target, mode)
+        except OSError:
+            continue  # a read-only home: the settings still work, they just stay as they were
 
 
 def error_text(exc: BaseException) -> str:
@@ -71,7 +92,7 @@ class AppState(QObject):
 
     def load_engine(self, model_path: Path) -> FaceEngine:
         """A new engine for another model, on the device chosen at start-up (runs off the GUI thread)."""
-        return FaceEngine(model_path, prefer=self.provider)
+        return FaceEngine(model_path, prefer=self.provider, source="opened in the app")
 
     def set_engine(self, engine: FaceEngine) -> None:
         self.engine = engine

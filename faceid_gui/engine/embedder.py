@@ -70,8 +70,8 @@ class Embedder:
         x = crops.astype(np.float32).transpose(0, 3, 1, 2) * (1.0 / 255.0)
         return (x - self._mean) / self._std
 
-    def embed(self, crops: np.ndarray, batch_size: int = 64) -> np.ndarray:
-        """Embeddings (N, D) float32 for aligned crops (N, S, S, 3) uint8."""
+    def embed(self, crops: np.ndarray, batch_size: int = 64, run_options=None) -> np.ndarray:
+        """Embeddings (N, D) float32 for aligned crops (N, S, S, 3) uint8 (run_options: ORT's, e.g. to stop it)."""
         crops = np.asarray(crops)
         if crops.ndim == 3:
             crops = crops[None]
@@ -80,7 +80,7 @@ class Embedder:
             raise ValueError(f"crops must be (N, {size}, {size}, 3), got {crops.shape}")
         if len(crops) == 0:
             return np.empty((0, self.info.embedding_size), np.float32)
-        parts = [self.session.run(None, {self.input_name: self.preprocess(crops[i:i + batch_size])})[0]
+        parts = [self.session.run(None, {self.input_name: self.preprocess(crops[i:i + batch_size])}, run_options)[0]
                  for i in range(0, len(crops), batch_size)]
         out = np.concatenate(parts).astype(np.float32)
         if out.shape != (len(crops), self.info.embedding_size) or not np.isfinite(out).all():

@@ -2,17 +2,17 @@
 from __future__ import annotations
 
 import contextlib
-import os
-import shutil
 import sqlite3
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from .errors import GalleryError
+from .gallery_file import APPLICATION_ID, explain, prepare_path, privacy_note, refuse_foreign
+from .gallery_records import EnrolledFace, NewFace, Person, Removed, embedding_blob, printable
 from .matching import GalleryIndex
+from .names import clean_name, name_key
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS people (
@@ -33,44 +33,6 @@ CREATE INDEX IF NOT EXISTS faces_person ON faces(person_id);
 """
 
 
-@dataclass(frozen=True)
-class Person:
-    id: int
-    name: str
-    faces: int
-    stale_faces: int  # made with another model: need re-enrolment
-    thumbnail: bytes | None
-
-
-@dataclass(frozen=True)
-class EnrolledFace:
-    id: int
-    person_id: int
-    thumbnail: bytes | None
-    source: str | None
-    stale: bool
-
-
-@dataclass(frozen=True)
-class NewFace:
-    embedding: np.ndarray
-    model_fingerprint: str  # the model that made the embedding: the gallery refuses any other model's
-    thumbnail: bytes | None = None
-    source: str | None = None
-
-
-@dataclass(frozen=True)
-class Removed:
-    """What a forget took out of the gallery, exactly as stored, so that `restore` can put it back (undo)."""
-
-    name: str
-    rows: tuple[tuple, ...]  # (embedding, model_fingerprint, thumbnail, source, created) per face
-
-    @property
-    def faces(self) -> int:
-        return len(self.rows)
-
-
 def _guarded(method):
     """Every public method reports SQLite failures as a GalleryError with a plain message."""
     import functools
@@ -85,8 +47,6 @@ def _guarded(method):
 
 
 _ROWS = "SELECT embedding, model_fingerprint, thumbnail, source, created FROM faces"
-APPLICATION_ID = 0x46434944  # "FCID" in the SQLite header: marks a file as a faceid gallery
-_SQLITE_MAGIC = b"SQLite format 3\x00"
 
 
 class Gallery:
@@ -97,16 +57,14 @@ class Gallery:
     """
 
     def __init__(self, path: Path, model_fingerprint: str, embedding_size: int | None = None,
-                 busy_timeout: float = 5.0):
+                 busy_timeout: float = 5.0, create: bool = True):
         self.path = Path(path)
         self.model_fingerprint = model_fingerprint
         self.embedding_size = embedding_size
         self.skipped_rows = 0  # embeddings in the file that cannot be used (wrong length, not finite)
-        _make_private_folders(self.path.parent)
+        prepare_path(self.path, create)  # create=False (commands that only read): NoGalleryError, nothing made
         try:
-            if not self.path.exists():
-                os.close(os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600))
-            self._refuse_foreign(busy_timeout)
+            refuse_foreign(self.path, busy_timeout)
         except OSError as exc:
             raise GalleryError(f"cannot open gallery {self.path}: {exc.strerror}") from None
         self._db = None
@@ -115,6 +73,7 @@ class Gallery:
         except GalleryError:
             self.close()
             raise
+        self.privacy_note = privacy_note(self.path)  # said once by whoever opened it (CLI, status bar)
         self._index: GalleryIndex | None = None
         self._index_version: int | None = None
 
@@ -131,44 +90,13 @@ class Gallery:
                 # "people" without "faces" (which it would take for a foreign database).
                 self._db.executescript(f"BEGIN IMMEDIATE; {SCHEMA} PRAGMA application_id = {APPLICATION_ID}; COMMIT;")
 
-    def _refuse_foreign(self, busy_timeout: float) -> None:
-        """Raise before connecting when the file is some other database: opening it read-write would change it."""
-        with open(self.path, "rb") as fh:
-            header = fh.read(100)
-        if not header:
-            return  # new (or not yet checkpointed) gallery
-        if len(header) < 100 or not header.startswith(_SQLITE_MAGIC):
-            raise GalleryError(f"{self.path} is not a faceid gallery (not an SQLite database); it was left untouched")
-        app_id = int.from_bytes(header[68:72], "big")
-        if app_id == APPLICATION_ID:
-            return
-        if app_id == 0 and self._has_gallery_schema(busy_timeout):
-            return  # a gallery from before the application id was set
-        raise GalleryError(f"{self.path} is an SQLite database but not a faceid gallery; it was left untouched")
-
-    def _has_gallery_schema(self, busy_timeout: float) -> bool:
-        from urllib.parse import quote
-
-        uri = f"file:{quote(str(self.path.resolve()))}?mode=ro"
-        try:
-            with contextlib.closing(sqlite3.connect(uri, uri=True, timeout=busy_timeout)) as db:
-                db.execute("BEGIN")  # both reads see the same snapshot
-                tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-                columns = {r[1] for r in db.execute("PRAGMA table_info(faces)")}
-        except sqlite3.DatabaseError as exc:
-            # Another faceid creating this gallery at the same moment can hold it briefly: "busy", not "foreign".
-            if getattr(exc, "sqlite_errorname", "").startswith(("SQLITE_BUSY", "SQLITE_LOCKED")):
-                raise GalleryError(_explain(self.path, exc)) from None
-            return False
-        return tables <= {"people", "faces"} and (not tables or {"embedding", "model_fingerprint"} <= columns)
-
     @contextlib.contextmanager
     def _errors(self):
         """SQLite failures as GalleryError messages that say what happened (busy, read-only, full, damaged)."""
         try:
             yield
         except sqlite3.Error as exc:
-            raise GalleryError(_explain(self.path, exc)) from None
+            raise GalleryError(explain(self.path, exc)) from None
 
     def close(self) -> None:
         if self._db is not None:
@@ -185,7 +113,7 @@ class Gallery:
     @_guarded
     def enroll(self, name: str, faces: list[NewFace]) -> int:
         """Add faces to a person (created if new). All or nothing. Returns the person id."""
-        name = _clean_name(name)
+        name = clean_name(name)
         if not faces:
             raise GalleryError("nothing to enroll: no face was given")
         if any(f.model_fingerprint != self.model_fingerprint for f in faces):
@@ -194,24 +122,24 @@ class Gallery:
                                "analyse the photos again, then enrol")
         now = time.time()
         with self._transaction() as db:
-            row = db.execute("SELECT id FROM people WHERE name = ?", (name,)).fetchone()
-            person_id = row[0] if row else db.execute(
+            person_id = self._find_person(db, name) or db.execute(
                 "INSERT INTO people(name, created) VALUES (?, ?)", (name, now)).lastrowid
             db.executemany(
                 "INSERT INTO faces(person_id, embedding, model_fingerprint, thumbnail, source, created) "
                 "VALUES (?, ?, ?, ?, ?, ?)",
-                [(person_id, _embedding_blob(f.embedding, self.embedding_size), f.model_fingerprint,
-                  f.thumbnail, _printable(f.source), now) for f in faces])
+                [(person_id, embedding_blob(f.embedding, self.embedding_size), f.model_fingerprint,
+                  f.thumbnail, printable(f.source), now) for f in faces])
         return person_id
 
     @_guarded
     def rename(self, old: str, new: str) -> None:
-        new = _clean_name(new)
+        new = clean_name(new)
         with self._transaction() as db:
             person_id = self._person_id(db, old)
-            clash = db.execute("SELECT id FROM people WHERE name = ? AND id != ?", (new, person_id)).fetchone()
-            if clash:
+            if self._find_person(db, new, besides=person_id):
                 raise GalleryError(f"someone is already called {new!r}")
+            if db.execute("SELECT name FROM people WHERE id = ?", (person_id,)).fetchone()[0] == new:
+                raise GalleryError(f"{new!r} already has that name: nothing to rename")
             db.execute("UPDATE people SET name = ? WHERE id = ?", (new, person_id))
 
     @_guarded
@@ -255,8 +183,7 @@ class Gallery:
         """Put back what a forget removed (undo), under the same name; rows stay as stored, old model's included."""
         now = time.time()
         with self._transaction() as db:
-            row = db.execute("SELECT id FROM people WHERE name = ?", (removed.name,)).fetchone()
-            person_id = row[0] if row else db.execute(
+            person_id = self._find_person(db, removed.name) or db.execute(
                 "INSERT INTO people(name, created) VALUES (?, ?)", (removed.name, now)).lastrowid
             db.executemany("INSERT INTO faces(person_id, embedding, model_fingerprint, thumbnail, source, created) "
                            "VALUES (?, ?, ?, ?, ?, ?)", [(person_id, *r) for r in removed.rows])
@@ -335,76 +262,17 @@ class Gallery:
         self._local_writes += 1
 
     @staticmethod
-    def _person_id(db: sqlite3.Connection, name: str) -> int:
-        row = db.execute("SELECT id FROM people WHERE name = ?", (_clean_name(name),)).fetchone()
-        if row is None:
+    def _find_person(db: sqlite3.Connection, name: str, besides: int | None = None) -> int | None:
+        """The person whose name is `name` up to case and Unicode spelling (compared here, in Python: SQLite's
+        NOCASE folds ASCII only). An exact match wins over a folded one in a gallery from before the rule."""
+        key = name_key(name)
+        matches = [(stored == name, pid) for pid, stored in db.execute("SELECT id, name FROM people")
+                   if pid != besides and name_key(stored) == key]
+        return max(matches)[1] if matches else None
+
+    @classmethod
+    def _person_id(cls, db: sqlite3.Connection, name: str) -> int:
+        person_id = cls._find_person(db, name)
+        if person_id is None:
             raise GalleryError(f"no one called {name!r} in the gallery")
-        return row[0]
-
-
-def _explain(path: Path, exc: sqlite3.Error) -> str:
-    code = getattr(exc, "sqlite_errorname", "") or ""
-    text = str(exc)
-    if code.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")) or "locked" in text:
-        return f"gallery {path} is busy: another faceid is writing to it; try again in a moment"
-    if code.startswith("SQLITE_READONLY") or "readonly" in text:
-        return f"gallery {path} is read-only: faceid cannot save changes to it (check the file's permissions)"
-    if code in ("SQLITE_FULL", "SQLITE_IOERR_SHMSIZE") or "full" in text or (
-            code.startswith("SQLITE_IOERR") and _free_bytes(path) < 1 << 20):
-        # On a full disk SQLite often reports only an I/O error (e.g. it cannot size the WAL index).
-        return f"not enough disk space to write to gallery {path}; nothing was changed"
-    if code.startswith(("SQLITE_CORRUPT", "SQLITE_NOTADB")) or "malformed" in text or "not a database" in text:
-        return f"gallery {path} is damaged ({text}); restore it from a backup or move it away to start a new one"
-    if code.startswith("SQLITE_CANTOPEN"):
-        return f"cannot open gallery {path} (check that its folder exists and is writable)"
-    if code.startswith("SQLITE_IOERR"):
-        return f"gallery {path} could not be read or written (disk error: {text})"
-    return f"gallery {path}: {text}"
-
-
-def _free_bytes(path: Path) -> int:
-    try:
-        return shutil.disk_usage(path.parent).free
-    except OSError:
-        return 1 << 62
-
-
-def _make_private_folders(folder: Path) -> None:
-    """Create the missing folders private to the user; folders that already exist are not ours to chmod."""
-    missing = []
-    while not folder.exists() and folder != folder.parent:
-        missing.append(folder)
-        folder = folder.parent
-    for created in reversed(missing):
-        try:
-            created.mkdir(mode=0o700)
-        except FileExistsError:
-            continue
-        except OSError as exc:
-            raise GalleryError(f"cannot create the gallery folder {created}: {exc.strerror}") from None
-        os.chmod(created, 0o700)  # mkdir's mode is filtered by the umask
-
-
-def _clean_name(name: str) -> str:
-    name = name.strip()
-    if not name:
-        raise GalleryError("a person needs a name")
-    try:
-        name.encode("utf-8")
-    except UnicodeEncodeError:
-        raise GalleryError(f"the name {name!r} is not valid text (undecodable bytes); type it again") from None
-    return name
-
-
-def _printable(source: str | None) -> str | None:
-    """A file name that is not valid UTF-8 is kept, readably escaped: it is only shown, never opened."""
-    if source is None:
-        return None
-    return source.encode("utf-8", "backslashreplace").decode("utf-8")
-
-
-def _embedding_blob(embedding, size: int | None) -> bytes:
-    vector = np.asarray(embedding, np.float32).ravel()
-    if (size and len(vector) != size) or not np.isfinite(vector).all():
-        raise GalleryError("refusing to store an invalid embedding (wrong size or not finite)")
-    return vector.tobytes()
+        return person_id

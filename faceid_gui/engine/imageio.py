@@ -12,6 +12,7 @@ import cv2
 import numpy as np
 
 from .. import MAX_IMAGE_PIXELS
+from . import phone_formats
 from .errors import ImageError
 
 MAX_FILE_BYTES = 64 * 1024 * 1024
@@ -44,13 +45,18 @@ def load_image(path: str | os.PathLike) -> np.ndarray:
 
 
 def decode_image(data: bytes, name: str = "image") -> np.ndarray:
-    """Decode encoded image bytes (JPEG, PNG, BMP, WebP, TIFF, GIF, PNM) to RGB uint8."""
+    """Decode encoded image bytes (JPEG, PNG, BMP, WebP, TIFF, GIF, PNM; HEIC and AVIF in phone_formats) to RGB."""
     if len(data) == 0:
         raise ImageError(f"{name}: empty file")
     if len(data) > MAX_FILE_BYTES:
         raise ImageError(f"{name}: too large ({len(data) / 2**20:.0f} MB)")
     kind = _sniff(data)
     if kind is None:
+        other = phone_formats.sniff(data)
+        if other in ("heif", "avif"):
+            return phone_formats.decode(data, other, name, MAX_PIXELS)
+        if other:
+            raise ImageError(f"{name}: unsupported format ({other}); export it as JPEG or PNG")
         raise ImageError(f"{name}: not an image (unknown format)")
     dims = _header_size(data, kind)
     if dims is None:

@@ -8,6 +8,7 @@ import numpy as np
 from .detector import box_iou
 from .errors import ModelError
 from .model_file import DISTANCE_EPS
+from .names import name_key
 
 
 def distance(a: np.ndarray, b: np.ndarray) -> float:
@@ -66,9 +67,10 @@ class GalleryIndex:
         return len(self.embeddings)
 
     def person_id(self, name: str) -> int | None:
-        """The id of the enrolled person of this name, matched ignoring case and outer spaces; None if nobody."""
-        wanted = name.strip().casefold()
-        return next((pid for pid, n in self.names.items() if n.casefold() == wanted), None)
+        """The id of the enrolled person of this name, matched as the gallery matches names (case, Unicode
+        spelling, spaces: names.name_key); None if nobody."""
+        wanted = name_key(name)
+        return next((pid for pid, n in self.names.items() if name_key(n) == wanted), None)
 
     def nearest(self, query: np.ndarray, k: int = 5) -> list[Match]:
         """The k nearest people (by their closest enrolled face), nearest first."""

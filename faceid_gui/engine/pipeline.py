@@ -6,13 +6,14 @@ from pathlib import Path
 
 import numpy as np
 
-from ..paths import DEFAULT_MODEL_NAME, assets_dir, default_model_path, installed_model_path
+from ..paths import assets_dir, default_model_choice, installed_model_path, shipped_model_path
 from .align import align_face
 from .detector import PHOTO_MIN_FACE, Face, FaceDetector
 from .embedder import Embedder
 from .errors import ModelError, NoFaceError
 from .gallery import NewFace
 from .imageio import encode_jpeg, load_image
+from .model_check import check_behaviour, check_operators
 
 
 @dataclass(frozen=True)
@@ -63,21 +64,40 @@ def pair_note(result: ImageResult, index: int) -> str:
     return f"{n} faces found, using face {index + 1} (the one nearest the other photo)" if n > 1 else ""
 
 
+def _is_shipped(path: Path) -> bool:
+    return path.resolve() == shipped_model_path().resolve()
+
+
 class FaceEngine:
     """Loads its models when constructed (never at import); safe to share across one worker thread."""
 
-    def __init__(self, model_path: Path | None = None, prefer: str = "auto", min_face_size: int = PHOTO_MIN_FACE):
-        self.note = ""  # said to the user once: why the model in use is not the one they might expect
-        path = Path(model_path) if model_path else default_model_path()
+    def __init__(self, model_path: Path | None = None, prefer: str = "auto", min_face_size: int = PHOTO_MIN_FACE,
+                 source: str = "given with --model"):
+        """source: where an explicit model_path came from, said to the user (the default model's is known here)."""
+        self.detector = FaceDetector(assets_dir(), prefer, min_face_size=min_face_size)
+        path, source = (Path(model_path), source) if model_path else default_model_choice()
         try:
-            self.embedder = Embedder(path, prefer)
+            self.embedder = self._trusted_embedder(path, prefer)
+            self.model_source = "shipped" if _is_shipped(path) else source
         except ModelError as exc:
-            # A damaged model that `trainer refresh` installed must not stop the app: the shipped one still works.
+            # A model in the data folder (installed by `trainer refresh`, or planted there) that fails must not stop
+            # the app, nor be used: the shipped one still works. An explicit choice that fails is an error.
             if model_path or path != installed_model_path():
                 raise
-            self.embedder = Embedder(assets_dir() / DEFAULT_MODEL_NAME, prefer)
+            self.embedder, self.model_source = Embedder(shipped_model_path(), prefer), "shipped"
             self.note = f"the installed model is unusable ({exc}); using the shipped model instead"
-        self.detector = FaceDetector(assets_dir(), prefer, min_face_size=min_face_size)
+            return
+        # Said to the user once, and in the status bar: a model that is not the shipped one is code from elsewhere.
+        self.note = "" if self.model_source == "shipped" else (
+            f"using the model {path.name} ({source}, sha256 {self.info.sha256[:12]}), not the shipped one")
+
+    def _trusted_embedder(self, path: Path, prefer: str) -> Embedder:
+        if _is_shipped(path):
+            return Embedder(path, prefer)  # shipped with the app (and checked by its --self-test)
+        check_operators(path)  # before ONNX Runtime builds anything: a graph with a loop is never run
+        embedder = Embedder(path, prefer)
+        check_behaviour(embedder, self.detector, assets_dir() / "samples", align_face)
+        return embedder
 
     @property
     def info(self):

@@ -13,6 +13,9 @@ from .errors import ModelError
 
 CUDA = "CUDAExecutionProvider"
 CPU = "CPUExecutionProvider"
+# The one fallback worth saying unasked: the machine has an NVIDIA GPU, yet faceid runs on the CPU.
+CUDA_LIBRARIES_MISSING = "CUDA/cuDNN libraries for onnxruntime-gpu are missing (see README)"
+_CUDA_ASKED = "the CUDA device was asked for (--provider cuda or FACEID_PROVIDER)"
 _SILENT = 4  # ORT's FATAL level: a failed CUDA probe must not spill onto stderr
 
 
@@ -69,6 +72,8 @@ def create_session(path: Path, prefer: str = "auto") -> tuple[ort.InferenceSessi
     if not path.is_file():
         raise ModelError(f"model file not found: {path}")
     reason = "CPU requested" if prefer == "cpu" else _cuda_driver_problem()
+    if prefer == "cuda" and reason is not None:  # an explicit request that cannot be met is an error, not a fallback
+        raise ModelError(f"{_CUDA_ASKED} and cannot be used: {reason}")
     if reason is None:
         previous = ort.get_default_logger_severity() if hasattr(ort, "get_default_logger_severity") else 2
         ort.set_default_logger_severity(_SILENT)
@@ -80,7 +85,9 @@ def create_session(path: Path, prefer: str = "auto") -> tuple[ort.InferenceSessi
             ort.set_default_logger_severity(previous)
         if session.get_providers()[0] == CUDA:
             return session, ProviderStatus("CUDA", "NVIDIA GPU in use")
-        reason = "CUDA/cuDNN libraries for onnxruntime-gpu are missing (see README)"
+        reason = CUDA_LIBRARIES_MISSING
+        if prefer == "cuda":
+            raise ModelError(f"{_CUDA_ASKED} and cannot be used: {reason}")
     try:
         session = ort.InferenceSession(str(path), _session_options(), providers=[CPU])
     except Exception as exc:  # noqa: BLE001
