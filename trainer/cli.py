@@ -166,7 +166,7 @@ def cmd_evaluate(args) -> int:
                                      {"model": f"teacher {args.teacher}", "images_without_face": len(manifest["no_face"])})
     else:
         crops, labels, _ = load_crops(manifest, ids, size=size)
-        report = evaluate_onnx(args.model, crops, labels, len(manifest["no_face"]), args.report)
+        report = evaluate_onnx(args.model, crops, labels, len(manifest["no_face"]), args.report, args.mirror_average)
     report["split"] = args.split
     print(json.dumps(report, indent=None if args.json else 2))
     return 0
@@ -224,6 +224,8 @@ def _parser() -> argparse.ArgumentParser:
                    help="identities to evaluate on (use test for identities never trained on)")
     p.add_argument("--report", type=Path, help="folder for report.png and metrics.json")
     p.add_argument("--json", action="store_true", help="one JSON line instead of indented JSON")
+    p.add_argument("--mirror-average", action="store_true",
+                   help="score the mean embedding of each crop and its mirror image (what it would pay at inference)")
     p = sub.add_parser("teach", help="cache teacher embeddings of every crop (held-out people first; resumable)")
     _add_data_args(p)
     p.add_argument("--teacher", default="sface", help="sface, dlib or sface+dlib (default: %(default)s)")

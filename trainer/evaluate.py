@@ -12,11 +12,23 @@ from .data import evaluation_pairs
 from .metrics import pair_distances, roc_curve, verification_report
 
 
-def evaluate_onnx(model: Path, crops: np.ndarray, labels: np.ndarray, no_face: int, report_dir: Path | None) -> dict:
+def evaluate_onnx(model: Path, crops: np.ndarray, labels: np.ndarray, no_face: int, report_dir: Path | None,
+                  mirror_average: bool = False) -> dict:
+    """Verification figures of an exported model, plus how far each face lies from its own mirror image (a model
+    should not care); mirror_average scores the mean embedding of each crop and its mirror instead."""
     embedder = Embedder(model, prefer="auto")
-    return evaluate_embeddings(embedder.embed(crops), labels, embedder.info.threshold, report_dir,
-                               {"model": str(model), "images_without_face": int(no_face),
-                                "provider": embedder.provider.name})
+    emb = embedder.embed(crops)
+    mirrored = embedder.embed(np.ascontiguousarray(crops[:, :, ::-1]))
+    to_mirror = np.linalg.norm(emb - mirrored, axis=1)
+    if mirror_average:
+        emb = emb + mirrored
+        emb /= np.maximum(np.linalg.norm(emb, axis=1, keepdims=True), 1e-12)
+    threshold = embedder.info.threshold
+    return evaluate_embeddings(emb, labels, threshold, report_dir,
+                               {"model": Path(model).name, "images_without_face": int(no_face),
+                                "provider": embedder.provider.name, "mirror_average": mirror_average,
+                                "mirror_distance_median": float(np.median(to_mirror)),
+                                "mirror_beyond_threshold": float(np.mean(to_mirror > threshold))})
 
 
 def evaluate_embeddings(emb: np.ndarray, labels: np.ndarray, threshold: float | None, report_dir: Path | None,
