@@ -2,16 +2,15 @@
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from pathlib import Path
 
 from .errorlog import unexpected_error
 
-# compare: 0 same, 1 different, 3 uncertain (too close to call, engine.matching.verdict), 2 error.
-# identify: 0 named, 1 unknown, 3 ambiguous (two people too close to tell apart), 2 error.
-EXIT_SAME, EXIT_DIFFERENT, EXIT_ERROR, EXIT_UNCERTAIN = 0, 1, 2, 3
+from .cli_common import EXIT_ERROR
+from .cli_compare import cmd_compare, cmd_embed, cmd_info
+from .cli_gallery import cmd_enroll, cmd_forget, cmd_identify, cmd_people, cmd_rename
 
 
 class _Parser(argparse.ArgumentParser):
@@ -94,176 +93,6 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("info", help="model, provider and gallery details")
     p.add_argument("--json", action="store_true")
     return parser
-
-
-def _engine(args):
-    from .engine import FaceEngine
-
-    engine = FaceEngine(args.model, prefer=args.provider)
-    if engine.note:
-        print(f"faceid: {engine.note}", file=sys.stderr)
-    return engine
-
-
-def _gallery(args, engine):
-    from .engine import Gallery
-    from .paths import default_gallery_path
-
-    return Gallery(args.gallery or default_gallery_path(), engine.info.fingerprint, engine.info.embedding_size)
-
-
-def _print(obj, as_json: bool, text: str) -> None:
-    # allow_nan=False: bare NaN is not JSON; the engine never produces one, and this makes sure of it.
-    print(json.dumps(obj, allow_nan=False) if as_json else text, flush=True)
-
-
-def cmd_compare(args) -> int:
-    from .engine import SAME, UNCERTAIN, distance, explain, verdict
-    from .engine.pipeline import best_pair, pair_note
-
-    engine = _engine(args)
-    threshold = args.threshold if args.threshold is not None else engine.info.threshold
-    a, b = (engine.analyze_file(path) for path in (args.a, args.b))
-    chosen = best_pair(a, b)
-    notes = [f"{path.name}: {pair_note(result, k)}" for path, result, k in zip((args.a, args.b), (a, b), chosen)
-             if pair_note(result, k)]
-    dist = distance(a.faces[chosen[0]].embedding, b.faces[chosen[1]].embedding)
-    band = engine.info.uncertain_band(threshold)
-    answer = verdict(dist, threshold, band)
-    for note in notes:
-        print(note, file=sys.stderr)
-    rates = engine.info.rates_at(dist)
-    words = {SAME: "same person", UNCERTAIN: "uncertain", "different": "different people"}[answer]
-    _print({"a": str(args.a), "b": str(args.b), "distance": dist, "threshold": threshold, "verdict": answer,
-            "same": answer == SAME, "band": list(band), "faces_used": list(chosen),
-            "rates": rates._asdict() if rates else None, "notes": notes}, args.json,
-           f"distance {dist:.4f}  threshold {threshold:.4f}  ->  {words}\n"
-           f"same below {band.same_below:.4f}, different from {band.different_from:.4f}. {explain(rates, answer)}")
-    return {SAME: EXIT_SAME, UNCERTAIN: EXIT_UNCERTAIN}.get(answer, EXIT_DIFFERENT)
-
-
-def cmd_embed(args) -> int:
-    from .engine import FaceIdError
-
-    engine = _engine(args)
-    failures = 0
-    for path in args.paths:
-        try:
-            result = engine.analyze_file(path)
-            face = result.chosen
-            record = {"path": str(path), "embedding": [round(float(v), 7) for v in face.embedding],
-                      "box": [round(v, 1) for v in face.face.xywh], "score": round(face.face.score, 5),
-                      "landmarks": [[round(float(x), 1), round(float(y), 1)] for x, y in face.face.landmarks],
-                      "faces": len(result.faces)}
-        except FaceIdError as exc:
-            failures += 1
-            record = {"path": str(path), "error": str(exc)}
-        except Exception as exc:  # noqa: BLE001 - one bad input must not drop the files after it
-            failures += 1
-            record = {"path": str(path), "error": unexpected_error(exc)}
-        print(json.dumps(record, allow_nan=False), flush=True)
-    return EXIT_ERROR if failures == len(args.paths) else 0
-
-
-def cmd_enroll(args) -> int:
-    from .engine import FaceIdError, GalleryError
-    from .engine.gallery import _clean_name
-
-    try:
-        _clean_name(args.name)  # a bad name is said before minutes of analysis, not after
-    except GalleryError as exc:
-        print(f"faceid: {exc}", file=sys.stderr)
-        return EXIT_ERROR
-    engine = _engine(args)
-    new_faces = []
-    for path in args.images:
-        try:
-            result = engine.analyze_file(path)
-        except FaceIdError as exc:
-            print(f"skipped {exc}", file=sys.stderr)
-            continue
-        except Exception as exc:  # noqa: BLE001 - one bad photo must not stop the others
-            print(f"skipped {path.name}: {unexpected_error(exc)}", file=sys.stderr)
-            continue
-        if result.choice_note:
-            print(f"{path.name}: {result.choice_note}", file=sys.stderr)
-        new_faces.append(result.chosen.new_face(str(path)))
-    if not new_faces:
-        print("nothing enrolled: no usable face in the given images", file=sys.stderr)
-        return EXIT_ERROR
-    with _gallery(args, engine) as gallery:
-        gallery.enroll(args.name, new_faces)
-    print(f"enrolled {len(new_faces)} face(s) for {args.name}")
-    return 0
-
-
-def cmd_identify(args) -> int:
-    from .engine import AMBIGUOUS, NAMED, identify_all
-
-    engine = _engine(args)
-    threshold = args.threshold if args.threshold is not None else engine.info.threshold
-    result = engine.analyze_file(args.image)
-    with _gallery(args, engine) as gallery:
-        everyone = identify_all(gallery.index(), [f.embedding for f in result.faces], threshold, k=args.top)
-        stale, skipped, empty = gallery.stale_count(), gallery.skipped_rows, len(gallery.index()) == 0
-    if stale:
-        print(f"{stale} enrolled face(s) were made with another model and need re-enrolment", file=sys.stderr)
-    if skipped:
-        print(f"{skipped} enrolled face(s) are damaged in the gallery and were ignored", file=sys.stderr)
-    who = everyone[0]  # the largest face: the one a portrait is about
-    rows = [{"name": m.name, "distance": m.distance, "match": who.is_match(m)} for m in who.candidates[:args.top]]
-    faces = [{"box": [round(v, 1) for v in face.face.xywh], "identity": w.label, "status": w.status}
-             for face, w in zip(result.faces, everyone)]
-    text = "\n".join([f"{who.label}" + (f"  ({len(faces)} faces: {', '.join(f['identity'] for f in faces)})"
-                                         if len(faces) > 1 else "")]
-                     + [f"  {m.name:24s} {m.distance:.4f}" for m in who.candidates[:args.top]])
-    _print({"image": str(args.image), "threshold": threshold, "identity": who.label, "status": who.status,
-            "could_be": [m.name for m in who.rivals], "candidates": rows, "faces": faces}, args.json,
-           "the gallery is empty" if empty else text)
-    return {NAMED: 0, AMBIGUOUS: EXIT_UNCERTAIN}.get(who.status, EXIT_DIFFERENT)
-
-
-def cmd_people(args) -> int:
-    engine = _engine(args)
-    with _gallery(args, engine) as gallery:
-        people = gallery.people()
-    rows = [{"name": p.name, "faces": p.faces, "needs_reenrolment": p.stale_faces} for p in people]
-    text = "\n".join(f"{p.name:24s} {p.faces} face(s)" + (f", {p.stale_faces} need re-enrolment" if p.stale_faces else "")
-                     for p in people)
-    _print(rows, args.json, text or "the gallery is empty")
-    return 0
-
-
-def cmd_forget(args) -> int:
-    engine = _engine(args)
-    with _gallery(args, engine) as gallery:
-        gallery.forget_person(args.name)
-    print(f"forgot {args.name}")
-    return 0
-
-
-def cmd_rename(args) -> int:
-    engine = _engine(args)
-    with _gallery(args, engine) as gallery:
-        gallery.rename(args.old, args.new)
-    print(f"renamed {args.old} to {args.new}")
-    return 0
-
-
-def cmd_info(args) -> int:
-    from .paths import default_gallery_path
-
-    engine = _engine(args)
-    info = engine.info
-    data = {"model": str(info.path), "sha256": info.sha256, "trained": info.trained,
-            "metadata": info.to_dict(), "provider": engine.provider.name, "provider_reason": engine.provider.reason,
-            "gallery": str(args.gallery or default_gallery_path())}
-    text = (f"model     {info.path}\n          {'trained on ' + info.trained_on if info.trained else 'UNTRAINED placeholder'}\n"
-            f"sha256    {info.sha256}\nthreshold {info.threshold}\nprovider  {engine.provider.name} ({engine.provider.reason})\n"
-            f"gallery   {data['gallery']}")
-    _print(data, args.json, text)
-    return 0
-
 
 COMMANDS = {"compare": cmd_compare, "embed": cmd_embed, "enroll": cmd_enroll, "identify": cmd_identify,
             "people": cmd_people, "forget": cmd_forget, "rename": cmd_rename, "info": cmd_info}

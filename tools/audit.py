@@ -190,10 +190,10 @@ def audit_mutants(count: int, seed: int, work: Path) -> tuple[Family, Family]:
 
 
 def compare_worker(listing: Path) -> int:
-    from faceid_gui import cli
+    from faceid_gui import cli, cli_common, cli_compare
 
-    engine = cli._engine(argparse.Namespace(model=None, provider="auto"))
-    cli._engine = lambda args: engine  # the models are the same for every call: load them once
+    engine = cli_common._engine(argparse.Namespace(model=None, provider="auto"))
+    cli_compare._engine = lambda args: engine  # the models are the same for every call: load them once
     for line in listing.read_text().splitlines():
         out, err = io.StringIO(), io.StringIO()
         t = time.monotonic()

@@ -8,8 +8,10 @@ from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QPushButton, QSi
 from ..engine import DIFFERENT, SAME, ImageResult, distance, explain, load_image, verdict
 from ..engine.pipeline import best_pair
 from .state import AppState, ThresholdSync, error_text
+from .image_view import DropZone, to_qimage
+from .threshold_bar import ThresholdBar
 from .widgets import (DIFFERENT_COLOUR, IMAGE_FILTER, OTHER_FACE_COLOUR, SAME_COLOUR, SELECTED_COLOUR,
-                      UNCERTAIN_COLOUR, DropZone, ThresholdBar, path_name, to_qimage)
+                      UNCERTAIN_COLOUR, path_name)
 from .workers import Task
 
 CROP_PREVIEW_PX = 96  # side of the aligned-face previews beside the verdict

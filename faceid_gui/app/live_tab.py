@@ -7,7 +7,9 @@ from PySide6.QtWidgets import QComboBox, QFileDialog, QHBoxLayout, QLabel, QPush
 
 from ..engine import AMBIGUOUS, NAMED, NameVote, identify_all
 from .state import AppState, ThresholdSync, error_text
-from .widgets import SAME_COLOUR, UNCERTAIN_COLOUR, UNKNOWN_COLOUR, ImageView, ThresholdBar
+from .image_view import ImageView
+from .threshold_bar import ThresholdBar
+from .widgets import SAME_COLOUR, UNCERTAIN_COLOUR, UNKNOWN_COLOUR
 from .workers import CameraWorker, available_cameras, newest_frame, stop_worker
 
 VOTE_FRAMES = 3  # a name is shown once the same answer held this many frames in a row (NameVote)

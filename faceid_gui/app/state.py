@@ -9,7 +9,7 @@ from PySide6.QtCore import QObject, QSettings, QThreadPool, Signal
 from ..engine import FaceEngine, FaceIdError, Gallery, check_threshold, one_in
 from ..errorlog import unexpected_error
 from ..paths import user_data_dir
-from .widgets import ThresholdBar
+from .threshold_bar import ThresholdBar
 from .workers import Task
 
 ORG, APP = "faceid", "faceid"
