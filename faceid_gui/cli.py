@@ -10,7 +10,7 @@ from .errorlog import unexpected_error
 
 from .cli_common import EXIT_ERROR
 from .cli_compare import cmd_compare, cmd_embed, cmd_info
-from .cli_gallery import cmd_enroll, cmd_forget, cmd_identify, cmd_people, cmd_rename
+from .cli_gallery import cmd_enroll, cmd_forget, cmd_identify, cmd_merge, cmd_people, cmd_rename
 
 
 class _Parser(argparse.ArgumentParser):
@@ -38,64 +38,88 @@ def _positive_int(text: str) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="faceid", description="Private face verification on your own machine.")
+    from . import __version__
+
+    parser = _Parser(prog="faceid", description="Private face verification on your own machine. Without a "
+                     "subcommand it opens the window (with --compare A B on Compare, with --video on Live).")
+    parser.add_argument("--version", action="version", version=f"faceid {__version__}")
     parser.add_argument("--model", type=Path, help="embedding model (.onnx); default: installed or shipped model")
     parser.add_argument("--gallery", type=Path, help="gallery database (default: user data dir, or $FACEID_GALLERY)")
     parser.add_argument("--provider", choices=["auto", "cpu", "cuda"],
                         help="inference device (default: $FACEID_PROVIDER, else auto)")
     parser.add_argument("--screenshot", type=Path, help="render the window to this PNG offscreen and exit")
-    parser.add_argument("--tab", choices=["compare", "live", "enroll", "gallery"], default="compare")
+    parser.add_argument("--tab", choices=["compare", "live", "enroll", "gallery"],
+                        help="tab to open on (default: compare with --compare, live with --video, else the last one)")
     parser.add_argument("--compare", nargs=2, type=Path, metavar=("A", "B"), help="photos to show on the Compare tab")
-    parser.add_argument("--video", help="video file or camera index for the Live tab")
+    parser.add_argument("--video", help="video file or camera index to play on the Live tab")
     parser.add_argument("--self-test", action="store_true", help="check models and inference, exit 0 when all pass")
-    sub = parser.add_subparsers(dest="command", parser_class=_Parser)
+    sub = parser.add_subparsers(dest="command", parser_class=_Parser, metavar="COMMAND",
+                                help="what to do (default: open the window)")
+    threshold_help = ("decision threshold, within the model's useful range (the slider's; `faceid info` shows the "
+                      "model; default: the model's calibrated threshold)")
 
     p = sub.add_parser(
         "compare", help="are two photos the same person? exit 0 same, 1 different, 3 uncertain, 2 error",
         description="Are two photos the same person? Three answers: same (exit 0), different (exit 1), uncertain "
                     "(exit 3: the distance lies in the model's uncertain band, where either answer would be wrong "
-                    "at least a tenth as often as at the threshold on the model's validation people); "
-                    "exit 2 on any error. With several faces in a photo, the two faces nearest each other are used.")
-    p.add_argument("a", type=Path)
-    p.add_argument("b", type=Path)
-    p.add_argument("--threshold", type=_threshold, help="decision threshold (default: the model's calibrated one)")
-    p.add_argument("--json", action="store_true")
+                    "at least a tenth as often as at the threshold on the model's validation people; 'lean' says "
+                    "which side of the threshold it is on); exit 2 on any error. With several faces in a photo, "
+                    "the two faces nearest each other are used.")
+    p.add_argument("a", type=Path, help="first photo")
+    p.add_argument("b", type=Path, help="second photo")
+    p.add_argument("--threshold", type=_threshold, help=threshold_help)
+    p.add_argument("--json", action="store_true", help="one JSON object instead of text (default: text)")
 
-    p = sub.add_parser("embed", help="one JSON line per input: embedding, box, score (or error)")
-    p.add_argument("paths", nargs="+", type=Path)
+    p = sub.add_parser("embed", help="one JSON line per input: every face with its box, score, landmarks, embedding",
+                       description="One JSON line per input: {path, faces: [{box, score, landmarks, embedding}]}, "
+                                   "faces largest first (numbered from 1 by enroll --face), or {path, error}.")
+    p.add_argument("paths", nargs="+", type=Path, help="photos")
     p.add_argument("--json", action="store_true", help="JSON lines (the only output format; accepted for clarity)")
 
-    p = sub.add_parser("enroll", help="add photos of a person to the gallery")
-    p.add_argument("name")
-    p.add_argument("images", nargs="+", type=Path)
+    p = sub.add_parser("enroll", help="add photos of a person to the gallery (the window's checks; exit 2 if refused)",
+                       description="Add photos of a person. In a group photo the face most like the person's enrolled "
+                                   "faces is used; for a new name, say which with --face. Photos that look like "
+                                   "someone else, unlike the person's other faces, or already enrolled are refused "
+                                   "(exit 2, nothing saved) unless --force.")
+    p.add_argument("name", help="the person's name (new or already enrolled)")
+    p.add_argument("images", nargs="+", type=Path, help="photos of that person")
+    p.add_argument("--face", type=_positive_int,
+                   help="in a photo with several faces, use face N (1 = largest, as `embed` lists them; default: "
+                        "the face most like the person, refused for a new name)")
+    p.add_argument("--force", action="store_true", help="save even when the enrolment checks object (default: refuse)")
 
     p = sub.add_parser(
         "identify", help="who in the gallery is this? exit 0 named, 1 unknown, 3 ambiguous, 2 error",
         description="Who in the gallery is this? A person is named only when within the threshold and clearly nearer "
-                    "than the second nearest (exit 0); otherwise 'unknown' (exit 1) or 'A or B?' (exit 3). "
-                    "Every face of the photo is identified (--json: 'faces'), never two with the same name; "
-                    "the top-level answer is the largest face's.")
-    p.add_argument("image", type=Path)
-    p.add_argument("--top", type=_positive_int, default=5)
-    p.add_argument("--threshold", type=_threshold)
-    p.add_argument("--json", action="store_true")
+                    "than the second nearest; otherwise 'unknown' or 'A or B?'. Every face of the photo is "
+                    "identified (--json: 'faces'), never two with the same name. The photo's answer: exit 0 when "
+                    "any face is named ('identity' lists them, 'names' too), else 3 when one is 'A or B?', else 1.")
+    p.add_argument("image", type=Path, help="photo")
+    p.add_argument("--top", type=_positive_int, default=5, help="nearest people listed per face (default: 5)")
+    p.add_argument("--threshold", type=_threshold, help=threshold_help)
+    p.add_argument("--json", action="store_true", help="one JSON object instead of text (default: text)")
 
     p = sub.add_parser("people", help="list enrolled people")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help="a JSON list instead of text (default: text)")
 
     p = sub.add_parser("forget", help="remove a person from the gallery")
-    p.add_argument("name")
+    p.add_argument("name", help="the person to remove, with all their photos")
 
-    p = sub.add_parser("rename", help="rename a person in the gallery")
-    p.add_argument("old")
-    p.add_argument("new")
+    p = sub.add_parser("rename", help="rename a person in the gallery (refused onto a name in use: see merge)")
+    p.add_argument("old", help="current name")
+    p.add_argument("new", help="new name, not already in use")
+
+    p = sub.add_parser("merge", help="two names are one person: move every photo of SOURCE to INTO")
+    p.add_argument("source", help="the name that goes away")
+    p.add_argument("into", help="the name that keeps every photo")
 
     p = sub.add_parser("info", help="model, provider and gallery details")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help="one JSON object instead of text (default: text)")
     return parser
 
+
 COMMANDS = {"compare": cmd_compare, "embed": cmd_embed, "enroll": cmd_enroll, "identify": cmd_identify,
-            "people": cmd_people, "forget": cmd_forget, "rename": cmd_rename, "info": cmd_info}
+            "people": cmd_people, "forget": cmd_forget, "rename": cmd_rename, "merge": cmd_merge, "info": cmd_info}
 
 
 def main(argv: list[str] | None = None) -> int:

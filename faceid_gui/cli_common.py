@@ -28,3 +28,8 @@ def _gallery(args, engine):
 def _print(obj, as_json: bool, text: str) -> None:
     # allow_nan=False: bare NaN is not JSON; the engine never produces one, and this makes sure of it.
     print(json.dumps(obj, allow_nan=False) if as_json else text, flush=True)
+
+
+def threshold_for(args, engine) -> float:
+    """--threshold checked against the model's useful range (the slider's), else the model's own threshold."""
+    return engine.info.threshold if args.threshold is None else engine.info.valid_threshold(args.threshold)

@@ -1,14 +1,16 @@
-"""`faceid enroll`, `identify`, `people`, `forget` and `rename`: the gallery from the command line."""
+"""`faceid enroll`, `identify`, `people`, `forget`, `rename` and `merge`: the gallery from the command line."""
 from __future__ import annotations
 
 import sys
 
-from .cli_common import EXIT_DIFFERENT, EXIT_ERROR, EXIT_UNCERTAIN, _engine, _gallery, _print
+from .cli_common import EXIT_DIFFERENT, EXIT_ERROR, EXIT_UNCERTAIN, _engine, _gallery, _print, threshold_for
 from .errorlog import unexpected_error
 
 
 def cmd_enroll(args) -> int:
-    from .engine import FaceIdError, GalleryError
+    """The window's rules: in a group photo the face most like the named person (a new name: --face N says which),
+    and the enrolment checks (engine.enrolment_problems) refuse with the reasons unless --force."""
+    from .engine import FaceIdError, GalleryError, enrolment_problems
     from .engine.gallery import _clean_name
 
     try:
@@ -17,52 +19,91 @@ def cmd_enroll(args) -> int:
         print(f"faceid: {exc}", file=sys.stderr)
         return EXIT_ERROR
     engine = _engine(args)
-    new_faces = []
+    analysed = []
     for path in args.images:
         try:
-            result = engine.analyze_file(path)
+            analysed.append((path, engine.analyze_file(path)))
         except FaceIdError as exc:
             print(f"skipped {exc}", file=sys.stderr)
-            continue
         except Exception as exc:  # noqa: BLE001 - one bad photo must not stop the others
             print(f"skipped {path.name}: {unexpected_error(exc)}", file=sys.stderr)
-            continue
-        if result.choice_note:
-            print(f"{path.name}: {result.choice_note}", file=sys.stderr)
-        new_faces.append(result.chosen.new_face(str(path)))
-    if not new_faces:
+    if not analysed:
         print("nothing enrolled: no usable face in the given images", file=sys.stderr)
         return EXIT_ERROR
     with _gallery(args, engine) as gallery:
-        gallery.enroll(args.name, new_faces)
-    print(f"enrolled {len(new_faces)} face(s) for {args.name}")
+        index = gallery.index()
+        chosen = []
+        for path, result in analysed:
+            k, why = _face_for(args, index, result)
+            if k is None:
+                print(f"faceid: nothing enrolled: {path.name}: {why}", file=sys.stderr)
+                return EXIT_ERROR
+            if why:
+                print(f"{path.name}: {why}", file=sys.stderr)
+            chosen.append((path, result.faces[k]))
+        problems = enrolment_problems(index, args.name, [face.embedding for _, face in chosen], engine.info.threshold,
+                                      engine.info.uncertain_band(engine.info.threshold))
+        for k, reason in problems:
+            print(f"{'warning: ' if args.force else ''}{chosen[k][0].name} {reason}", file=sys.stderr)
+        if problems and not args.force:
+            print(f"faceid: nothing enrolled for {args.name.strip()}: leave out the photos above, or give --force "
+                  "to save them anyway", file=sys.stderr)
+            return EXIT_ERROR
+        # Absolute source paths: a relative one would point elsewhere from any other folder ("no longer there").
+        gallery.enroll(args.name, [face.new_face(str(path.absolute())) for path, face in chosen])
+    print(f"enrolled {len(chosen)} face(s) for {args.name.strip()}")
     return 0
 
 
+def _face_for(args, index, result) -> tuple[int | None, str]:
+    """Which face of a photo to enrol, and what to say about it; (None, why) refuses to guess."""
+    from .engine import likeliest_face
+
+    n = len(result.faces)
+    if args.face is not None:
+        if args.face > n:
+            return None, f"--face {args.face}, but the photo has {n} face(s)"
+        return args.face - 1, f"{n} faces found, using face {args.face} (--face)" if n > 1 else ""
+    if n == 1:
+        return 0, ""
+    likeliest = likeliest_face(index, args.name, [face.embedding for face in result.faces])
+    if likeliest is None:
+        return None, (f"{n} faces and nobody called {args.name.strip()} is enrolled yet to tell which is theirs: "
+                      "say which with --face N (1 = the largest; `faceid embed` lists the faces with their boxes)")
+    return likeliest, f"{n} faces found, using face {likeliest + 1} (the one most like {args.name.strip()})"
+
+
 def cmd_identify(args) -> int:
-    from .engine import AMBIGUOUS, NAMED, identify_all
+    """Every face of the photo; the photo's answer is "named" when any face is named (then 'identity' lists them)."""
+    from .engine import AMBIGUOUS, NAMED, UNKNOWN, identify_all
 
     engine = _engine(args)
-    threshold = args.threshold if args.threshold is not None else engine.info.threshold
+    threshold = threshold_for(args, engine)
     result = engine.analyze_file(args.image)
     with _gallery(args, engine) as gallery:
-        everyone = identify_all(gallery.index(), [f.embedding for f in result.faces], threshold, k=args.top)
-        stale, skipped, empty = gallery.stale_count(), gallery.skipped_rows, len(gallery.index()) == 0
+        index = gallery.index()
+        everyone = identify_all(index, [f.embedding for f in result.faces], threshold, k=args.top)
+        nearest = [index.nearest(f.embedding, k=args.top) for f in result.faces]  # all people, taken or not
+        stale, skipped, empty = gallery.stale_count(), gallery.skipped_rows, len(index) == 0
     if stale:
         print(f"{stale} enrolled face(s) were made with another model and need re-enrolment", file=sys.stderr)
     if skipped:
         print(f"{skipped} enrolled face(s) are damaged in the gallery and were ignored", file=sys.stderr)
-    who = everyone[0]  # the largest face: the one a portrait is about
-    rows = [{"name": m.name, "distance": m.distance, "match": who.is_match(m)} for m in who.candidates[:args.top]]
-    faces = [{"box": [round(v, 1) for v in face.face.xywh], "identity": w.label, "status": w.status}
-             for face, w in zip(result.faces, everyone)]
-    text = "\n".join([f"{who.label}" + (f"  ({len(faces)} faces: {', '.join(f['identity'] for f in faces)})"
-                                         if len(faces) > 1 else "")]
-                     + [f"  {m.name:24s} {m.distance:.4f}" for m in who.candidates[:args.top]])
-    _print({"image": str(args.image), "threshold": threshold, "identity": who.label, "status": who.status,
-            "could_be": [m.name for m in who.rivals], "candidates": rows, "faces": faces}, args.json,
-           "the gallery is empty" if empty else text)
-    return {NAMED: 0, AMBIGUOUS: EXIT_UNCERTAIN}.get(who.status, EXIT_DIFFERENT)
+    faces = [{"face": k + 1, "box": [round(v, 1) for v in face.face.xywh], "identity": who.label,
+              "status": who.status, "could_be": [m.name for m in who.rivals],
+              "candidates": [{"name": m.name, "distance": m.distance, "match": who.is_match(m)} for m in near]}
+             for k, (face, who, near) in enumerate(zip(result.faces, everyone, nearest))]
+    status = next((s for s in (NAMED, AMBIGUOUS) if any(f["status"] == s for f in faces)), UNKNOWN)
+    names = [f["identity"] for f in faces if f["status"] == NAMED]
+    identity = ", ".join(names or [f["identity"] for f in faces if f["status"] == status][:1] or ["unknown"])
+    lines = [identity + (f"  ({len(faces)} faces)" if len(faces) > 1 else "")]
+    for f in faces:
+        if len(faces) > 1:
+            lines.append(f"face {f['face']} at {f['box']}: {f['identity']}")
+        lines += [f"  {c['name']:24s} {c['distance']:.4f}" for c in f["candidates"]]
+    _print({"image": str(args.image), "threshold": threshold, "identity": identity, "status": status,
+            "names": names, "faces": faces}, args.json, "the gallery is empty" if empty else "\n".join(lines))
+    return {NAMED: 0, AMBIGUOUS: EXIT_UNCERTAIN}.get(status, EXIT_DIFFERENT)
 
 
 def cmd_people(args) -> int:
@@ -87,6 +128,26 @@ def cmd_forget(args) -> int:
 def cmd_rename(args) -> int:
     engine = _engine(args)
     with _gallery(args, engine) as gallery:
+        index = gallery.index()
+        clash = index.person_id(args.new)
+        if clash is not None and clash != index.person_id(args.old):
+            print(f"faceid: someone is already called {index.names[clash]!r}; to make them one person: "
+                  f"faceid merge {_quoted(args.old)} {_quoted(index.names[clash])}", file=sys.stderr)
+            return EXIT_ERROR
         gallery.rename(args.old, args.new)
     print(f"renamed {args.old} to {args.new}")
     return 0
+
+
+def cmd_merge(args) -> int:
+    engine = _engine(args)
+    with _gallery(args, engine) as gallery:
+        merged = gallery.merge(args.source, args.into)
+    print(f"merged {len(merged.face_ids)} face(s) of {merged.name} into {args.into}")
+    return 0
+
+
+def _quoted(name: str) -> str:
+    import shlex
+
+    return shlex.quote(name)

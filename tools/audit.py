@@ -154,8 +154,8 @@ def audit_mutants(count: int, seed: int, work: Path) -> tuple[Family, Family]:
                 record = strict_json(line)
                 ok = record["path"] == str(path) and (
                     ("error" in record and isinstance(record["error"], str) and "\n" not in record["error"])
-                    or (len(record["embedding"]) == 32 and all(np.isfinite(record["embedding"]))))
-                decodable[str(path)] = "embedding" in record or "no face" in record["error"]
+                    or all(len(f["embedding"]) == 32 and all(np.isfinite(f["embedding"])) for f in record["faces"]))
+                decodable[str(path)] = "faces" in record or "no face" in record["error"]
             except (ValueError, KeyError, TypeError):
                 ok = False
             embed.record(ok and batch_ok, f"embed {path.name}", run.peak_mb, per_file_s)

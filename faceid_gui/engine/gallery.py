@@ -71,6 +71,14 @@ class Removed:
         return len(self.rows)
 
 
+@dataclass(frozen=True)
+class Merged:
+    """What a merge moved: the name that was merged away and the ids of its faces, so `unmerge` can undo it."""
+
+    name: str
+    face_ids: tuple[int, ...]
+
+
 def _guarded(method):
     """Every public method reports SQLite failures as a GalleryError with a plain message."""
     import functools
@@ -215,14 +223,30 @@ class Gallery:
             db.execute("UPDATE people SET name = ? WHERE id = ?", (new, person_id))
 
     @_guarded
-    def merge(self, source: str, into: str) -> None:
-        """Move every face of `source` to `into` and remove `source` (two names found to be one person)."""
+    def merge(self, source: str, into: str) -> Merged:
+        """Move every face of `source` to `into` and remove `source` (two names found to be one person). Returns
+        what `unmerge` needs (undo)."""
         with self._transaction() as db:
             source_id, into_id = self._person_id(db, source), self._person_id(db, into)
             if source_id == into_id:
                 raise GalleryError(f"{source!r} and {into!r} are the same entry")
+            stored = db.execute("SELECT name FROM people WHERE id = ?", (source_id,)).fetchone()[0]
+            moved = tuple(r[0] for r in db.execute("SELECT id FROM faces WHERE person_id = ?", (source_id,)))
             db.execute("UPDATE faces SET person_id = ? WHERE person_id = ?", (into_id, source_id))
             db.execute("DELETE FROM people WHERE id = ?", (source_id,))
+        return Merged(stored, moved)
+
+    @_guarded
+    def unmerge(self, merged: Merged) -> None:
+        """Undo a merge: the moved faces that are still enrolled go back to a person of the old name."""
+        with self._transaction() as db:
+            if db.execute("SELECT 1 FROM people WHERE name = ?", (merged.name,)).fetchone():
+                raise GalleryError(f"someone is already called {merged.name!r} again: the merge cannot be undone")
+            person_id = db.execute("INSERT INTO people(name, created) VALUES (?, ?)",
+                                   (merged.name, time.time())).lastrowid
+            db.executemany("UPDATE faces SET person_id = ? WHERE id = ?", [(person_id, f) for f in merged.face_ids])
+            if not db.execute("SELECT 1 FROM faces WHERE person_id = ?", (person_id,)).fetchone():
+                raise GalleryError(f"the photos merged from {merged.name} are no longer in the gallery")
 
     @_guarded
     def forget_face(self, face_id: int) -> Removed:
