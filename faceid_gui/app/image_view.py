@@ -1,6 +1,8 @@
 """Photo views: an RGB image scaled to fit with labelled, clickable face boxes, and the drop zone built on it."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 from PySide6.QtCore import QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPen
@@ -155,8 +157,12 @@ class DropZone(ImageView):
             painter.drawRect(self.rect().adjusted(1, 1, -2, -2))
 
     def paste(self, mime) -> bool:
-        """A local file link, else image data; False when the clipboard holds neither (a link with no path too)."""
+        """A local file link, else image data, else text that is the path of a file (copied from a terminal or a
+        file manager as plain text); False when the clipboard holds none of these (a link with no path too)."""
         files = [u.toLocalFile() for u in mime.urls() if u.isLocalFile() and u.toLocalFile()] if mime.hasUrls() else []
+        text = mime.text().strip().strip("'\"") if mime.hasText() and not mime.hasImage() else ""
+        if not files and text and "\n" not in text and _is_file(text):
+            files = [str(Path(text).expanduser())]
         if files:
             self.file_chosen.emit(files[0])
             return True
@@ -165,4 +171,11 @@ class DropZone(ImageView):
             if not image.isNull():
                 self.image_pasted.emit(from_qimage(image))
                 return True
+        return False
+
+
+def _is_file(text: str) -> bool:
+    try:
+        return Path(text).expanduser().is_file()
+    except (OSError, ValueError, RuntimeError):  # too long, a NUL byte, an unknown ~user
         return False

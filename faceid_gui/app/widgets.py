@@ -4,8 +4,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import QSize, Qt
-from PySide6.QtGui import QColor, QPainter, QPixmap
-from PySide6.QtWidgets import QLabel
+from PySide6.QtGui import QAction, QColor, QKeySequence, QPainter, QPixmap
+from PySide6.QtWidgets import QLabel, QListWidget, QPushButton
 
 IMAGE_FILTER = "Images (*.jpg *.jpeg *.png *.bmp *.webp *.tif *.tiff *.gif *.pgm *.ppm);;All files (*)"
 # Verdict colours (boxes, headline): green named/same, amber uncertain, red different, grey unknown. Mid-tones, so
@@ -53,3 +53,28 @@ class ElidedLabel(QLabel):
 def plural(n: int, word: str, many: str | None = None) -> str:
     """"1 person", "2 people", "0 photos"."""
     return f"{n} {word if n == 1 else many or word + 's'}"
+
+
+def rescan_button(slot) -> QPushButton:
+    """The Live and Enroll tabs' "Rescan": look for cameras again."""
+    button = QPushButton("Rescan")
+    button.setToolTip("Look again for cameras (one plugged in since faceid started)")
+    button.clicked.connect(slot)
+    return button
+
+
+def icon_list(icon_px: int, actions: dict) -> QListWidget:
+    """A grid of thumbnails, several selectable, with a context menu of `actions` (text: slot); the first one is
+    also the Delete key's."""
+    grid = QListWidget()
+    grid.setViewMode(QListWidget.ViewMode.IconMode)
+    grid.setIconSize(QSize(icon_px, icon_px))
+    grid.setSelectionMode(QListWidget.SelectionMode.ExtendedSelection)
+    grid.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
+    for k, (text, slot) in enumerate(actions.items()):
+        action = QAction(text, grid, triggered=slot)
+        if k == 0:
+            action.setShortcut(QKeySequence.StandardKey.Delete)
+            action.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
+        grid.addAction(action)
+    return grid

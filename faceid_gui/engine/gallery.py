@@ -321,9 +321,15 @@ class Gallery:
                                 (self.model_fingerprint,)).fetchone()[0]
 
     @_guarded
+    def version(self) -> int:
+        """Changes when anyone commits to the gallery: this connection (counted here) or another one (SQLite's
+        data_version), so a reader can tell cheaply that what it shows is out of date."""
+        return self._db.execute("PRAGMA data_version").fetchone()[0] + self._local_writes
+
+    @_guarded
     def index(self) -> GalleryIndex:
         """Search index over faces made with the current model; rebuilt only after a write."""
-        version = self._db.execute("PRAGMA data_version").fetchone()[0] + self._local_writes
+        version = self.version()
         if self._index is None or version != self._index_version:
             rows = self._db.execute("SELECT person_id, embedding FROM faces WHERE model_fingerprint = ?",
                                     (self.model_fingerprint,)).fetchall()
