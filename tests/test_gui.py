@@ -411,6 +411,86 @@ def test_gallery_merges_on_rename_undoes_forgets_and_disables_what_does_not_appl
     gallery.faces.setCurrentRow(0)
     assert gallery.remove_button.isEnabled() and not gallery.drop_stale_button.isEnabled()
     assert "1 person, 3 faces" in window.gallery_label.text()
+    gallery.undo()  # the merge, split again: Padme gets back her one photo
+    assert [(p.name, p.faces) for p in window.state.gallery.people()] == [("Padme", 1), ("Padmé", 2)]
+    monkeypatch.setattr(QInputDialog, "getText", lambda *a, **k: ("Amidala", True))
+    gallery._select("Padme")
+    gallery.rename()
+    assert "Rename Amidala back to Padme" in gallery.undo_button.toolTip()
+    gallery.undo()
+    assert [p.name for p in window.state.gallery.people()] == ["Padme", "Padmé"]
+
+
+def test_changes_made_by_another_faceid_are_seen(qtbot, window):
+    from faceid_gui.engine import Gallery
+
+    face = window.state.engine.analyze(cv2.cvtColor(cv2.imread(str(sample("astronaut.jpg"))), cv2.COLOR_BGR2RGB))[0]
+    window.state.gallery.enroll("Eileen", [face.new_face("a.jpg")])
+    window.state.gallery_changed.emit()
+    assert not window.state.check_gallery()  # nothing new since its own write
+    info = window.state.engine.info
+    with Gallery(window.state.gallery_path, info.fingerprint, info.embedding_size) as other:  # as `faceid rename`
+        other.rename("Eileen", "Eileen Collins")
+    with qtbot.waitSignal(window.state.gallery_changed, timeout=5000):
+        pass  # the poll notices within GALLERY_POLL_MS
+    assert window.gallery.people.item(0).data(Qt.ItemDataRole.UserRole) == "Eileen Collins"
+    assert window.gallery.faces.count() == 1
+
+
+def test_quitting_with_unsaved_faces_asks_first(qtbot, window, monkeypatch):
+    face = window.state.engine.analyze(cv2.cvtColor(cv2.imread(str(sample("astronaut.jpg"))), cv2.COLOR_BGR2RGB))[0]
+    window.enroll._add_candidate(face.new_face("a.jpg"))
+    window.enroll._add_candidate(face.new_face("b.jpg"))
+    asked = []
+    monkeypatch.setattr("faceid_gui.app.main_window.ask", lambda parent, title, text: asked.append(text) or False)
+    window.close()
+    assert window.isVisible() and "2 faces on the Enroll tab are not saved" in asked[0]
+    window.enroll.candidates.setCurrentRow(0)
+    window.enroll.candidates.item(0).setSelected(True)
+    window.enroll.candidates.actions()[0].trigger()  # Delete / context menu "Remove"
+    assert window.enroll.unsaved() == 1
+    window.enroll.clear.click()
+    assert window.enroll.unsaved() == 0 and not window.enroll.save.isEnabled()
+
+
+def test_a_pasted_text_path_opens_the_photo(qtbot, window, monkeypatch):
+    mime = QMimeData()
+    mime.setText(f"'{sample('astronaut.jpg')}'\n")
+    with qtbot.waitSignal(window.compare.zones[0].file_chosen, timeout=2000) as chosen:
+        assert window.compare.zones[0].paste(mime)
+    assert chosen.args == [str(sample("astronaut.jpg"))]
+    said = []
+    monkeypatch.setattr(QMessageBox, "information", lambda *a, **k: said.append(a[2]))
+    from PySide6.QtGui import QGuiApplication
+
+    QGuiApplication.clipboard().setText("not a path at all")
+    window.paste()
+    QGuiApplication.clipboard().clear()
+    assert said and "not a photo or the path of one" in said[0]
+
+
+def test_live_pauses_while_another_tab_is_shown(qtbot, window, tmp_path):
+    video = _video_of(sample("astronaut.jpg"), tmp_path / "live.avi")
+    window.show_tab("live")
+    with qtbot.waitSignal(window.live.frame_shown, timeout=30000):
+        window.live.start(str(video))
+    window.show_tab("compare")
+    assert window.live.worker.paused and "paused" in window.live.status.text()
+    window.show_tab("live")
+    assert not window.live.worker.paused
+    with qtbot.waitSignal(window.live.frame_shown, timeout=30000):
+        pass
+    window.live.stop()
+
+
+def test_about_names_the_model_its_figures_and_the_licences(window):
+    from faceid_gui.app.about import about_html
+
+    text = about_html(window.state.engine.info, window.state.engine.provider)
+    assert "ROC AUC 0.9" in text and "CelebA" in text and "/root/" not in text
+    for part in ("MTCNN", "Qt ", "ONNX Runtime", "OpenCV", "LGPL"):
+        assert part in text
+    assert f"({window.state.engine.provider.reason})" in window.provider_label.text()
 
 
 def test_at_800x600_the_status_bar_and_photos_keep_their_room(qtbot, window):
