@@ -523,3 +523,35 @@ def test_a_group_photo_checks_the_face_of_the_enrolled_person_named(qtbot, windo
     checks = [enroll.candidates.item(i).checkState() for i in range(enroll.candidates.count())]
     assert checks == [Qt.CheckState.Unchecked, Qt.CheckState.Checked]  # the smaller face, the one enrolled
     assert "the one most like Cameraman checked" in enroll.results.item(enroll.results.count() - 1).text()
+
+
+def test_a_group_photo_for_a_new_name_checks_the_face_that_is_nobody_yet(qtbot, window, tmp_path):
+    face = window.state.engine.analyze(cv2.cvtColor(cv2.imread(str(sample("astronaut.jpg"))), cv2.COLOR_BGR2RGB))[0]
+    window.state.gallery.enroll("Eileen", [face.new_face("a.jpg")])  # the group photo's largest face
+    window.state.set_threshold(window.state.engine.info.threshold)
+    enroll = window.enroll
+    enroll.name.setText("Camera Man")
+    with qtbot.waitSignal(window.state.idle, timeout=20000):
+        enroll.enroll_files([str(group_photo(tmp_path))])
+    checks = [enroll.candidates.item(i).checkState() for i in range(enroll.candidates.count())]
+    assert checks == [Qt.CheckState.Unchecked, Qt.CheckState.Checked]
+    assert "the largest not enrolled as someone else" in enroll.results.item(enroll.results.count() - 1).text()
+
+
+def test_compare_and_video_named_on_the_command_line_are_opened(qtbot, window, tmp_path):
+    import argparse
+
+    from faceid_gui.app.main import open_named_files, opening_tab
+
+    video = _video_of(sample("camera.jpg"), tmp_path / "cam.avi")
+    args = argparse.Namespace(tab=None, compare=[sample("astronaut.jpg"), sample("camera.jpg")], video=None,
+                              screenshot=None)
+    assert opening_tab(args) == "compare"
+    with qtbot.waitSignal(window.compare.verdict_changed, timeout=20000, check_params_cb=lambda v: v is not None):
+        open_named_files(window, args)
+    args = argparse.Namespace(tab=None, compare=None, video=str(video), screenshot=None)
+    assert opening_tab(args) == "live"
+    window.show_tab("live")
+    with qtbot.waitSignal(window.live.frame_shown, timeout=30000):
+        open_named_files(window, args)
+    window.live.stop()
