@@ -68,7 +68,7 @@ def _face_for(args, index, result) -> tuple[int | None, str]:
         return 0, ""
     likeliest = likeliest_face(index, args.name, [face.embedding for face in result.faces])
     if likeliest is None:
-        return None, (f"{n} faces and nobody called {args.name.strip()} is enrolled yet to tell which is theirs: "
+        return None, (f"{n} faces and no face of {args.name.strip()} enrolled with this model to tell which is theirs: "
                       "say which with --face N (1 = the largest; `faceid embed` lists the faces with their boxes)")
     return likeliest, f"{n} faces found, using face {likeliest + 1} (the one most like {args.name.strip()})"
 

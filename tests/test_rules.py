@@ -57,6 +57,13 @@ def test_a_new_name_is_offered_the_face_that_is_nobody_yet():
     assert unenrolled_face(index, [[0.01, 0.0]], 0.5) is None
 
 
+def test_a_person_enrolled_with_another_model_only_gives_no_likeliest_face():
+    from faceid_gui.engine import likeliest_face
+
+    index = GalleryIndex(np.array([[0.0, 0.0]], np.float32), np.array([0]), {0: "Kit", 1: "Rose"})
+    assert likeliest_face(index, "Rose", [[0.0, 0.0], [1.0, 1.0]]) is None
+
+
 def test_a_face_that_changed_under_its_box_earns_its_name_again():
     vote = NameVote(frames=2)
     box = [(0, 0, 10, 10)]

@@ -44,8 +44,8 @@ class EnrollTab(QWidget):
         self.save = QPushButton("Enroll the checked faces")
         self.save.setEnabled(False)
         self.hint = QLabel("Add several photos per person: different days, light and angles make recognition reliable. "
-                           "In a group photo every face is offered; the one most like an enrolled person of this name is "
-                           "checked, else the largest not enrolled as someone else.")
+                           "In a group photo every face is offered; the one most like an enrolled person of this name "
+                           "is checked, else the largest not enrolled as someone else.")
         self.hint.setWordWrap(True)
         self._layout()
         self.add_files.clicked.connect(self._choose_files)

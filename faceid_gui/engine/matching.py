@@ -184,6 +184,8 @@ def likeliest_face(index: GalleryIndex, name: str, embeddings) -> int | None:
     if own_id is None or not len(embeddings):
         return None
     own = index.embeddings[index.person_ids == own_id]
+    if not len(own):  # enrolled with another model only: nothing of theirs to compare with
+        return None
     nearest = [float(distances(np.asarray(e, np.float32), own).min()) for e in embeddings]
     return int(np.argmin(nearest))
 
