@@ -555,3 +555,17 @@ def test_compare_and_video_named_on_the_command_line_are_opened(qtbot, window, t
     with qtbot.waitSignal(window.live.frame_shown, timeout=30000):
         open_named_files(window, args)
     window.live.stop()
+
+
+def test_open_source_photo_without_a_viewer_says_so(qtbot, window, monkeypatch):
+    from PySide6.QtGui import QDesktopServices
+
+    face = window.state.engine.analyze(cv2.cvtColor(cv2.imread(str(sample("astronaut.jpg"))), cv2.COLOR_BGR2RGB))[0]
+    window.state.gallery.enroll("Eileen", [face.new_face(str(sample("astronaut.jpg")))])
+    window.state.gallery_changed.emit()
+    window.gallery.faces.setCurrentRow(0)
+    monkeypatch.setattr(QDesktopServices, "openUrl", lambda url: False)
+    said = []
+    monkeypatch.setattr(QMessageBox, "information", lambda *a, **k: said.append(a[2]))
+    window.gallery.open_source()
+    assert said and "No program to show pictures" in said[0] and str(sample("astronaut.jpg")) in said[0]
