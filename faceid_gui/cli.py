@@ -55,8 +55,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--self-test", action="store_true", help="check models and inference, exit 0 when all pass")
     sub = parser.add_subparsers(dest="command", parser_class=_Parser, metavar="COMMAND",
                                 help="what to do (default: open the window)")
-    threshold_help = ("decision threshold, within the model's useful range (the slider's; `faceid info` shows the "
-                      "model; default: the model's calibrated threshold)")
+    threshold_help = ("decision threshold, within the model's useful range, the window's slider range (a value "
+                      "outside it is refused, naming the range; default: the model's calibrated threshold)")
 
     p = sub.add_parser(
         "compare", help="are two photos the same person? exit 0 same, 1 different, 3 uncertain, 2 error",
@@ -67,7 +67,7 @@ def _parser() -> argparse.ArgumentParser:
                     "the two faces nearest each other are used.")
     p.add_argument("a", type=Path, help="first photo")
     p.add_argument("b", type=Path, help="second photo")
-    p.add_argument("--threshold", type=_threshold, help=threshold_help)
+    p.add_argument("--threshold", type=_threshold, metavar="T", help=threshold_help)
     p.add_argument("--json", action="store_true", help="one JSON object instead of text (default: text)")
 
     p = sub.add_parser("embed", help="one JSON line per input: every face with its box, score, landmarks, embedding",
@@ -83,7 +83,7 @@ def _parser() -> argparse.ArgumentParser:
                                    "(exit 2, nothing saved) unless --force.")
     p.add_argument("name", help="the person's name (new or already enrolled)")
     p.add_argument("images", nargs="+", type=Path, help="photos of that person")
-    p.add_argument("--face", type=_positive_int,
+    p.add_argument("--face", type=_positive_int, metavar="N",
                    help="in a photo with several faces, use face N (1 = largest, as `embed` lists them; default: "
                         "the face most like the person, refused for a new name)")
     p.add_argument("--force", action="store_true", help="save even when the enrolment checks object (default: refuse)")
@@ -95,8 +95,8 @@ def _parser() -> argparse.ArgumentParser:
                     "identified (--json: 'faces'), never two with the same name. The photo's answer: exit 0 when "
                     "any face is named ('identity' lists them, 'names' too), else 3 when one is 'A or B?', else 1.")
     p.add_argument("image", type=Path, help="photo")
-    p.add_argument("--top", type=_positive_int, default=5, help="nearest people listed per face (default: 5)")
-    p.add_argument("--threshold", type=_threshold, help=threshold_help)
+    p.add_argument("--top", type=_positive_int, default=5, metavar="N", help="nearest people listed per face (default: 5)")
+    p.add_argument("--threshold", type=_threshold, metavar="T", help=threshold_help)
     p.add_argument("--json", action="store_true", help="one JSON object instead of text (default: text)")
 
     p = sub.add_parser("people", help="list enrolled people")
