@@ -1,8 +1,10 @@
-# Set-up is idempotent: `install` reinstalls only when pyproject.toml changed.
+# Set-up is idempotent: each stamp reinstalls only when pyproject.toml changed. `make run` installs the app alone
+# (no torch, no trainer); `make test` adds what the tests need (pytest, and torch for the trainer's tests).
 PY ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed
+STAMP := $(VENV)/.installed-app
+TEST_STAMP := $(VENV)/.installed-test
 export QT_QPA_PLATFORM ?= offscreen
 
 .PHONY: install run test bench bundle clean
@@ -13,8 +15,12 @@ $(BIN)/python:
 	$(BIN)/python -m pip install -q --upgrade pip
 
 $(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/pip install -q -e ".[train,dev]"
+	$(BIN)/pip install -q -e .
 	touch $(STAMP)
+
+$(TEST_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e ".[dev,train]"
+	touch $(STAMP) $(TEST_STAMP)
 
 install: $(STAMP)
 
@@ -23,16 +29,17 @@ run: install
 	sh tools/qt-deps.sh $(VENV)
 	env -u QT_QPA_PLATFORM $(BIN)/faceid
 
-test: install
+test: $(TEST_STAMP)
 	$(BIN)/python -m pytest -q
 
 # BENCH_ARGS="--photos DIR" benchmarks photos from DIR (default: the shipped samples); the dlib column needs .[bench].
-bench: install
+bench: $(TEST_STAMP)
 	$(BIN)/pip install -q -e ".[bench]" || echo "peers not installed: their columns are left out"
 	$(BIN)/python -m faceid_gui.bench $(BENCH_ARGS)
 	$(BIN)/python -m trainer.bench
 
 bundle: install
+	$(BIN)/pip install -q -e ".[bundle]"
 	$(BIN)/pyinstaller --noconfirm --clean faceid.spec
 	QT_QPA_PLATFORM=offscreen dist/faceid/faceid --self-test
 

@@ -66,3 +66,8 @@ def _no_gallery(args) -> str:
 
     path = args.gallery or default_gallery_path()
     return "" if os.path.lexists(path) else f"there is no gallery at {shown(path)} (nobody is enrolled yet)"
+
+
+def threshold_for(args, engine) -> float:
+    """--threshold checked against the model's useful range (the slider's), else the model's own threshold."""
+    return engine.info.threshold if args.threshold is None else engine.info.valid_threshold(args.threshold)

@@ -21,6 +21,8 @@ def window(qtbot, engine, tmp_path, monkeypatch):
     QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(tmp_path / "settings"))
     state = AppState(engine, tmp_path / "gallery.sqlite3")
     win = MainWindow(state)
+    # pytest-qt closes the window before this fixture ends: closing would ask about unsaved faces on the Enroll tab
+    monkeypatch.setattr("faceid_gui.app.main_window.ask", lambda *args: True)
     qtbot.addWidget(win)
     win.show()
     yield win
@@ -77,6 +79,7 @@ def _video_of(path, out, frames=12):
 def test_enroll_from_files_and_from_video_then_live_recognises(qtbot, window, tmp_path):
     enroll = window.enroll
     enroll.name.setText("Eileen")
+    enroll.results.clear()  # the camera line ("No camera found (why)…" on a machine without one)
     with qtbot.waitSignal(window.state.idle, timeout=20000):
         enroll.enroll_files([str(sample("astronaut.jpg")), str(tmp_path / "missing.jpg")])
     assert enroll.results.count() == 2 and enroll.candidates.count() == 1
@@ -319,6 +322,10 @@ def test_drop_zones_are_reached_with_tab_and_open_in_the_last_folder(qtbot, wind
     asked = []
     monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: asked.append(a[2]) or ("", ""))
     tab = window.compare
+    from pathlib import Path
+
+    assert window.state.open_folder("photos") in (str(Path.home()), str(Path.home() / "Pictures"))  # not the cwd
+    (tmp_path / "holiday").mkdir()
     window.state.remember_folder("photos", str(tmp_path / "holiday" / "a.jpg"))
     tab.zones[0].setFocus()
     qtbot.keyClick(tab.zones[0], Qt.Key.Key_Tab)
@@ -349,6 +356,7 @@ def test_enrolling_a_group_photo_offers_each_face_and_warns_about_a_stranger(qtb
     monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: asked.append(a[2]) or QMessageBox.StandardButton.No)
     window.state.set_threshold(window.state.engine.info.threshold)
     enroll = window.enroll
+    enroll.results.clear()
     with qtbot.waitSignal(window.state.idle, timeout=20000):
         enroll.enroll_files([str(group_photo(tmp_path))])
     with qtbot.waitSignal(window.state.idle, timeout=20000):
@@ -403,6 +411,86 @@ def test_gallery_merges_on_rename_undoes_forgets_and_disables_what_does_not_appl
     gallery.faces.setCurrentRow(0)
     assert gallery.remove_button.isEnabled() and not gallery.drop_stale_button.isEnabled()
     assert "1 person, 3 faces" in window.gallery_label.text()
+    gallery.undo()  # the merge, split again: Padme gets back her one photo
+    assert [(p.name, p.faces) for p in window.state.gallery.people()] == [("Padme", 1), ("Padmé", 2)]
+    monkeypatch.setattr(QInputDialog, "getText", lambda *a, **k: ("Amidala", True))
+    gallery._select("Padme")
+    gallery.rename()
+    assert "Rename Amidala back to Padme" in gallery.undo_button.toolTip()
+    gallery.undo()
+    assert [p.name for p in window.state.gallery.people()] == ["Padme", "Padmé"]
+
+
+def test_changes_made_by_another_faceid_are_seen(qtbot, window):
+    from faceid_gui.engine import Gallery
+
+    face = window.state.engine.analyze(cv2.cvtColor(cv2.imread(str(sample("astronaut.jpg"))), cv2.COLOR_BGR2RGB))[0]
+    window.state.gallery.enroll("Eileen", [face.new_face("a.jpg")])
+    window.state.gallery_changed.emit()
+    assert not window.state.check_gallery()  # nothing new since its own write
+    info = window.state.engine.info
+    with Gallery(window.state.gallery_path, info.fingerprint, info.embedding_size) as other:  # as `faceid rename`
+        other.rename("Eileen", "Eileen Collins")
+    with qtbot.waitSignal(window.state.gallery_changed, timeout=5000):
+        pass  # the poll notices within GALLERY_POLL_MS
+    assert window.gallery.people.item(0).data(Qt.ItemDataRole.UserRole) == "Eileen Collins"
+    assert window.gallery.faces.count() == 1
+
+
+def test_quitting_with_unsaved_faces_asks_first(qtbot, window, monkeypatch):
+    face = window.state.engine.analyze(cv2.cvtColor(cv2.imread(str(sample("astronaut.jpg"))), cv2.COLOR_BGR2RGB))[0]
+    window.enroll._add_candidate(face.new_face("a.jpg"))
+    window.enroll._add_candidate(face.new_face("b.jpg"))
+    asked = []
+    monkeypatch.setattr("faceid_gui.app.main_window.ask", lambda parent, title, text: asked.append(text) or False)
+    window.close()
+    assert window.isVisible() and "2 faces on the Enroll tab are not saved" in asked[0]
+    window.enroll.candidates.setCurrentRow(0)
+    window.enroll.candidates.item(0).setSelected(True)
+    window.enroll.candidates.actions()[0].trigger()  # Delete / context menu "Remove"
+    assert window.enroll.unsaved() == 1
+    window.enroll.clear.click()
+    assert window.enroll.unsaved() == 0 and not window.enroll.save.isEnabled()
+
+
+def test_a_pasted_text_path_opens_the_photo(qtbot, window, monkeypatch):
+    mime = QMimeData()
+    mime.setText(f"'{sample('astronaut.jpg')}'\n")
+    with qtbot.waitSignal(window.compare.zones[0].file_chosen, timeout=2000) as chosen:
+        assert window.compare.zones[0].paste(mime)
+    assert chosen.args == [str(sample("astronaut.jpg"))]
+    said = []
+    monkeypatch.setattr(QMessageBox, "information", lambda *a, **k: said.append(a[2]))
+    from PySide6.QtGui import QGuiApplication
+
+    QGuiApplication.clipboard().setText("not a path at all")
+    window.paste()
+    QGuiApplication.clipboard().clear()
+    assert said and "not a photo or the path of one" in said[0]
+
+
+def test_live_pauses_while_another_tab_is_shown(qtbot, window, tmp_path):
+    video = _video_of(sample("astronaut.jpg"), tmp_path / "live.avi")
+    window.show_tab("live")
+    with qtbot.waitSignal(window.live.frame_shown, timeout=30000):
+        window.live.start(str(video))
+    window.show_tab("compare")
+    assert window.live.worker.paused and "paused" in window.live.status.text()
+    window.show_tab("live")
+    assert not window.live.worker.paused
+    with qtbot.waitSignal(window.live.frame_shown, timeout=30000):
+        pass
+    window.live.stop()
+
+
+def test_about_names_the_model_its_figures_and_the_licences(window):
+    from faceid_gui.app.about import about_html
+
+    text = about_html(window.state.engine.info, window.state.engine.provider)
+    assert "ROC AUC 0.9" in text and "CelebA" in text and "/root/" not in text
+    for part in ("MTCNN", "Qt ", "ONNX Runtime", "OpenCV", "LGPL"):
+        assert part in text
+    assert f"({window.state.engine.provider.reason})" in window.provider_label.text()
 
 
 def test_at_800x600_the_status_bar_and_photos_keep_their_room(qtbot, window):
@@ -435,3 +523,49 @@ def test_a_group_photo_checks_the_face_of_the_enrolled_person_named(qtbot, windo
     checks = [enroll.candidates.item(i).checkState() for i in range(enroll.candidates.count())]
     assert checks == [Qt.CheckState.Unchecked, Qt.CheckState.Checked]  # the smaller face, the one enrolled
     assert "the one most like Cameraman checked" in enroll.results.item(enroll.results.count() - 1).text()
+
+
+def test_a_group_photo_for_a_new_name_checks_the_face_that_is_nobody_yet(qtbot, window, tmp_path):
+    face = window.state.engine.analyze(cv2.cvtColor(cv2.imread(str(sample("astronaut.jpg"))), cv2.COLOR_BGR2RGB))[0]
+    window.state.gallery.enroll("Eileen", [face.new_face("a.jpg")])  # the group photo's largest face
+    window.state.set_threshold(window.state.engine.info.threshold)
+    enroll = window.enroll
+    enroll.name.setText("Camera Man")
+    with qtbot.waitSignal(window.state.idle, timeout=20000):
+        enroll.enroll_files([str(group_photo(tmp_path))])
+    checks = [enroll.candidates.item(i).checkState() for i in range(enroll.candidates.count())]
+    assert checks == [Qt.CheckState.Unchecked, Qt.CheckState.Checked]
+    assert "the largest not enrolled as someone else" in enroll.results.item(enroll.results.count() - 1).text()
+
+
+def test_compare_and_video_named_on_the_command_line_are_opened(qtbot, window, tmp_path):
+    import argparse
+
+    from faceid_gui.app.main import open_named_files, opening_tab
+
+    video = _video_of(sample("camera.jpg"), tmp_path / "cam.avi")
+    args = argparse.Namespace(tab=None, compare=[sample("astronaut.jpg"), sample("camera.jpg")], video=None,
+                              screenshot=None)
+    assert opening_tab(args) == "compare"
+    with qtbot.waitSignal(window.compare.verdict_changed, timeout=20000, check_params_cb=lambda v: v is not None):
+        open_named_files(window, args)
+    args = argparse.Namespace(tab=None, compare=None, video=str(video), screenshot=None)
+    assert opening_tab(args) == "live"
+    window.show_tab("live")
+    with qtbot.waitSignal(window.live.frame_shown, timeout=30000):
+        open_named_files(window, args)
+    window.live.stop()
+
+
+def test_open_source_photo_without_a_viewer_says_so(qtbot, window, monkeypatch):
+    from PySide6.QtGui import QDesktopServices
+
+    face = window.state.engine.analyze(cv2.cvtColor(cv2.imread(str(sample("astronaut.jpg"))), cv2.COLOR_BGR2RGB))[0]
+    window.state.gallery.enroll("Eileen", [face.new_face(str(sample("astronaut.jpg")))])
+    window.state.gallery_changed.emit()
+    window.gallery.faces.setCurrentRow(0)
+    monkeypatch.setattr(QDesktopServices, "openUrl", lambda url: False)
+    said = []
+    monkeypatch.setattr(QMessageBox, "information", lambda *a, **k: said.append(a[2]))
+    window.gallery.open_source()
+    assert said and "No program to show pictures" in said[0] and str(sample("astronaut.jpg")) in said[0]

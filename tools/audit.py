@@ -185,8 +185,8 @@ def audit_mutants(count: int, seed: int, work: Path) -> tuple[Family, Family]:
                 record = strict_json(line)
                 ok = record["path"] == str(path) and (
                     ("error" in record and isinstance(record["error"], str) and "\n" not in record["error"])
-                    or (len(record["embedding"]) == 32 and all(np.isfinite(record["embedding"]))))
-                decodable[str(path)] = "embedding" in record or "no face" in record["error"]
+                    or all(len(f["embedding"]) == 32 and all(np.isfinite(f["embedding"])) for f in record["faces"]))
+                decodable[str(path)] = "faces" in record or "no face" in record["error"]
             except (ValueError, KeyError, TypeError):
                 ok = False
             embed.record(ok and batch_ok and not run.hung, f"embed {path.name}", run.peak_mb, per_file_s, run.err,
@@ -223,10 +223,10 @@ def audit_mutants(count: int, seed: int, work: Path) -> tuple[Family, Family]:
 
 
 def compare_worker(listing: Path) -> int:
-    from faceid_gui import cli
+    from faceid_gui import cli, cli_compare, cli_support
 
-    engine = cli._engine(argparse.Namespace(model=None, provider="auto"))
-    cli._engine = lambda args: engine  # the models are the same for every call: load them once
+    engine = cli_support._engine(argparse.Namespace(model=None, provider="auto"))
+    cli_compare._engine = lambda args: engine  # the models are the same for every call: load them once
     for line in listing.read_text().splitlines():
         out, err = io.StringIO(), io.StringIO()
         t = time.monotonic()

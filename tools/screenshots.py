@@ -104,6 +104,7 @@ def main() -> int:
     window.gallery._select("Barack Obama")
     window.gallery.faces.setCurrentRow(0)
     shoot("gallery")
+    window.enroll.discard_all()  # else closing asks about the Enroll tab's unsaved faces
     window.close()
     return 0
 

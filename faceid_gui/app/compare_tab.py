@@ -5,16 +5,18 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QKeySequence, QPixmap
 from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QPushButton, QSizePolicy, QVBoxLayout, QWidget
 
-from ..engine import DIFFERENT, SAME, ImageResult, distance, explain, load_image, verdict
+from ..engine import DIFFERENT, SAME, ImageResult, distance, judge, load_image
 from ..engine.pipeline import best_pair
 from .state import AppState, ThresholdSync, error_text
+from .image_view import DropZone, to_qimage
+from .threshold_bar import ThresholdBar
 from .widgets import (DIFFERENT_COLOUR, IMAGE_FILTER, OTHER_FACE_COLOUR, SAME_COLOUR, SELECTED_COLOUR,
-                      UNCERTAIN_COLOUR, DropZone, ThresholdBar, path_name, to_qimage)
+                      UNCERTAIN_COLOUR, path_name)
 from .workers import Task
 
 CROP_PREVIEW_PX = 96  # side of the aligned-face previews beside the verdict
 SIDES = ("Photo A", "Photo B")
-HEADLINES = {SAME: ("Same person", SAME_COLOUR), DIFFERENT: ("Different people", DIFFERENT_COLOUR)}
+VERDICT_COLOURS = {SAME: SAME_COLOUR, DIFFERENT: DIFFERENT_COLOUR}
 
 
 class CompareTab(QWidget):
@@ -222,15 +224,10 @@ class CompareTab(QWidget):
             self.detail.setText("")
             self.verdict_changed.emit(None)
             return
-        threshold, band = self.state.threshold, self.state.band()
-        answer = verdict(d, threshold, band)
-        text, colour = HEADLINES.get(answer, (None, UNCERTAIN_COLOUR))
-        if text is None:
-            lean = "closer to same" if d < threshold else "closer to different"
-            text = f"Uncertain: too close to call ({lean})"
-        self.verdict.setText(text)
-        self.verdict.setStyleSheet(f"color: {colour.name()};")
+        judged = judge(self.state.engine.info, d, self.state.threshold)  # the CLI's compare says the same
+        band = judged.band
+        self.verdict.setText(judged.headline)
+        self.verdict.setStyleSheet(f"color: {VERDICT_COLOURS.get(judged.answer, UNCERTAIN_COLOUR).name()};")
         self.detail.setText(f"Distance {d:.3f}: same below {band.same_below:.3f}, different from "
-                            f"{band.different_from:.3f} (threshold {threshold:.3f}).\n"
-                            + explain(self.state.engine.info.rates_at(d), answer))
-        self.verdict_changed.emit((d, answer))
+                            f"{band.different_from:.3f} (threshold {judged.threshold:.3f}).\n{judged.meaning}")
+        self.verdict_changed.emit((d, judged.answer))

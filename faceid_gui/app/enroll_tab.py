@@ -1,18 +1,19 @@
 """Enroll tab: faces from photos or a guided camera capture become checked candidates, saved under a name."""
 from __future__ import annotations
 
+import os
 import time
 
-from PySide6.QtCore import QEvent, QSize, Qt, Signal
+from PySide6.QtCore import QEvent, Qt, Signal
 from PySide6.QtGui import QIcon, QKeySequence
 from PySide6.QtWidgets import (QComboBox, QFileDialog, QHBoxLayout, QLabel, QLineEdit, QListWidget, QListWidgetItem,
                                QMessageBox, QProgressBar, QPushButton, QVBoxLayout, QWidget)
 
-from ..engine import CaptureGate, FaceIdError, NewFace, enrolment_problems, likeliest_face
+from ..engine import CaptureGate, FaceIdError, NewFace, enrolment_problems, likeliest_face, unenrolled_face
 from .live_tab import fill_camera_list
 from .state import AppState, error_text
-from .widgets import IMAGE_FILTER, path_name, plural, thumbnail_pixmap
-from .workers import CameraWorker, Task, newest_frame, stop_worker
+from .widgets import IMAGE_FILTER, icon_list, path_name, plural, rescan_button, thumbnail_pixmap
+from .workers import CameraWorker, Task, newest_frame, no_camera_reason, stop_worker
 
 CANDIDATE_ICON_PX = 96
 
@@ -31,19 +32,20 @@ class EnrollTab(QWidget):
         self.add_files.setToolTip("Choose photos of this person (Ctrl+E)")
         self.capture = QPushButton("Capture from camera")
         self.camera_index = QComboBox()
-        fill_camera_list(self.camera_index, with_file=False)
-        self.capture.setEnabled(self.camera_index.currentData() is not None)
+        self.rescan = rescan_button(self.find_cameras)
+        self.clear = QPushButton("Clear")
+        self.clear.setToolTip("Discard every face not saved yet (Delete removes the selected ones)")
+        self.clear.clicked.connect(self.discard_all)
         self.progress = QProgressBar()
         self.progress.setVisible(False)
         self.results = QListWidget()
-        self.candidates = QListWidget()
-        self.candidates.setViewMode(QListWidget.ViewMode.IconMode)
-        self.candidates.setIconSize(QSize(CANDIDATE_ICON_PX, CANDIDATE_ICON_PX))
+        self.candidates = icon_list(CANDIDATE_ICON_PX, {"Remove": self.discard_selected, "Clear all": self.discard_all})
         self.candidates.setMinimumHeight(140)
         self.save = QPushButton("Enroll the checked faces")
         self.save.setEnabled(False)
         self.hint = QLabel("Add several photos per person: different days, light and angles make recognition reliable. "
-                           "In a group photo every face is offered; the one most like an enrolled person of this name, else the largest, is checked.")
+                           "In a group photo every face is offered; the one most like an enrolled person of this name "
+                           "is checked, else the largest not enrolled as someone else.")
         self.hint.setWordWrap(True)
         self._layout()
         self.add_files.clicked.connect(self._choose_files)
@@ -52,7 +54,34 @@ class EnrollTab(QWidget):
         self.pending: list[NewFace] = []
         self.seen: set[str] = set()  # files already analysed since the last save: each is logged once
         self.capture_worker: CameraWorker | None = None
+        self.find_cameras()
         state.engine_changed.connect(self._model_changed)
+
+    def log(self, line: str) -> None:
+        """A line of the per-file log, scrolled into view (the newest is the one that matters)."""
+        self.results.addItem(line)
+        self.results.scrollToBottom()
+
+    def find_cameras(self) -> None:
+        cameras = fill_camera_list(self.camera_index, with_file=False)
+        self.capture.setEnabled(bool(cameras))
+        self.capture.setToolTip("Capture 5 good frames" if cameras else f"No camera found: {no_camera_reason()}")
+        if not cameras:
+            self.log(f"No camera found ({no_camera_reason()}): add photos instead, or plug one in and press Rescan.")
+
+    def unsaved(self) -> int:
+        """Faces added but not saved yet (asked about before quitting)."""
+        return self.candidates.count()
+
+    def discard_selected(self) -> None:
+        for item in self.candidates.selectedItems():
+            self.candidates.takeItem(self.candidates.row(item))
+        self.save.setEnabled(self.candidates.count() > 0)
+
+    def discard_all(self) -> None:
+        if self.candidates.count():
+            self.log(f"Discarded {plural(self.candidates.count(), 'unsaved face')}.")
+        self._clear_candidates()
 
     def eventFilter(self, watched, event) -> bool:
         if watched is self.name and event.type() == QEvent.Type.KeyPress \
@@ -69,7 +98,9 @@ class EnrollTab(QWidget):
         buttons.addWidget(self.add_files)
         buttons.addWidget(self.capture)
         buttons.addWidget(self.camera_index)
+        buttons.addWidget(self.rescan)
         buttons.addStretch(1)
+        buttons.addWidget(self.clear)
         layout = QVBoxLayout(self)
         layout.addLayout(row)
         layout.addLayout(buttons)
@@ -92,9 +123,10 @@ class EnrollTab(QWidget):
         """Analyse photos off the GUI thread; each face becomes a candidate (the largest of a photo checked) or the
         file a one-line error. A file already added is said once, not analysed again."""
         engine = self.state.engine
+        paths = [os.path.abspath(p) for p in paths]  # the gallery keeps where a face came from, from any folder
         again = [p for p in paths if p in self.seen]
         if again:
-            self.results.addItem(f"already added: {', '.join(path_name(p) for p in again)}")
+            self.log(f"already added: {', '.join(path_name(p) for p in again)}")
         paths = [p for p in dict.fromkeys(paths) if p not in self.seen]
         self.seen.update(paths)
         self.progress.setVisible(True)
@@ -114,36 +146,41 @@ class EnrollTab(QWidget):
             return len(paths)
 
         return self.state.run(work, on_progress=self._file_done, on_result=lambda _: self.progress.setVisible(False),
-                              on_error=lambda e: self.results.addItem(error_text(e)))
+                              on_error=lambda e: self.log(error_text(e)))
 
     def _file_done(self, done: int, total: int, item) -> None:
         self.progress.setValue(done)
         path, new_faces, error = item
         if error:
-            self.results.addItem(f"✘ {error}" if path_name(path) in error else f"✘ {path_name(path)}: {error}")
+            self.log(f"✘ {error}" if path_name(path) in error else f"✘ {path_name(path)}: {error}")
             return
         n = len(new_faces)
         pick, which = 0, "the largest"
         if n > 1:
-            likeliest = self._likeliest(new_faces)
-            if likeliest is not None:
-                pick, which = likeliest, f"the one most like {self.name.text().strip()}"
-        self.results.addItem(f"✔ {path_name(path)}: " + ("one face" if n == 1 else
+            pick, which = self._likeliest(new_faces)
+        self.log(f"✔ {path_name(path)}: " + ("one face" if n == 1 else
                                                          f"{n} faces, {which} checked: check the right one"))
         for k, new_face in enumerate(new_faces):
             self._add_candidate(new_face, f"{path_name(path)} · face {k + 1} of {n}" if n > 1 else None, checked=k == pick)
 
-    def _likeliest(self, new_faces: list[NewFace]) -> int | None:
-        """In a group photo, the face nearest the named person's enrolled faces (engine.likeliest_face)."""
+    def _likeliest(self, new_faces: list[NewFace]) -> tuple[int, str]:
+        """Which face of a group photo to check, and why: the one nearest the named person's enrolled faces
+        (engine.likeliest_face), else the largest that is nobody enrolled yet (unenrolled_face), else the largest."""
         name = self.name.text().strip()
-        if not name:
-            return None
         try:
             index = self.state.gallery.index()
         except FaceIdError:
-            return None
-        usable = [f for f in new_faces if f.model_fingerprint == self.state.engine.info.fingerprint]
-        return likeliest_face(index, name, [f.embedding for f in usable]) if len(usable) == len(new_faces) else None
+            return 0, "the largest"
+        if any(f.model_fingerprint != self.state.engine.info.fingerprint for f in new_faces):
+            return 0, "the largest"
+        embeddings = [f.embedding for f in new_faces]
+        likeliest = likeliest_face(index, name, embeddings) if name else None
+        if likeliest is not None:
+            return likeliest, f"the one most like {name}"
+        nobody = unenrolled_face(index, embeddings, self.state.threshold)
+        if nobody:  # 0 is the largest anyway
+            return nobody, "the largest not enrolled as someone else"
+        return 0, "the largest"
 
     def _add_candidate(self, new_face: NewFace, label: str | None = None, checked: bool = True) -> None:
         if new_face.model_fingerprint != self.state.engine.info.fingerprint:
@@ -166,7 +203,7 @@ class EnrollTab(QWidget):
         """Faces embedded by the previous model cannot be enrolled under the new one: drop them, say so."""
         self.stop_capture()
         if self.pending:
-            self.results.addItem(f"The model changed: {len(self.pending)} unsaved face(s) dropped; add them again.")
+            self.log(f"The model changed: {len(self.pending)} unsaved face(s) dropped; add them again.")
         self._clear_candidates()
 
     def capture_from(self, source, wanted: int = 5) -> None:
@@ -180,7 +217,7 @@ class EnrollTab(QWidget):
         self.capture_worker.frame_ready.connect(self._capture_frame)
         self.capture_worker.failed.connect(self._capture_failed)
         self.capture_worker.start()
-        self.results.addItem(f"Capturing {wanted} good frames: look at the camera, turn your head a little…")
+        self.log(f"Capturing {wanted} good frames: look at the camera, turn your head a little…")
 
     def _capture_frame(self) -> None:
         latest = newest_frame(self.capture_worker)
@@ -192,11 +229,11 @@ class EnrollTab(QWidget):
         self._add_candidate(faces[0].new_face(f"camera frame {self.captured + 1}"))
         self.captured += 1
         if self.captured >= self.wanted:
-            self.results.addItem(f"✔ captured {self.captured} frames")
+            self.log(f"✔ captured {self.captured} frames")
             self.stop_capture()
 
     def _capture_failed(self, exc: BaseException) -> None:
-        self.results.addItem(f"✘ {error_text(exc)}" + (f" (kept {self.captured} frames)" if self.captured else ""))
+        self.log(f"✘ {error_text(exc)}" + (f" (kept {self.captured} frames)" if self.captured else ""))
         self.stop_capture()
 
     def stop_capture(self) -> None:
@@ -220,10 +257,10 @@ class EnrollTab(QWidget):
         try:
             self.state.gallery.enroll(name, chosen)
         except FaceIdError as exc:  # busy, read-only, full: the candidates stay, so Save can be tried again
-            self.results.addItem(f"✘ not saved: {exc}")
+            self.log(f"✘ not saved: {exc}")
             QMessageBox.warning(self, "faceid", f"Not saved:\n{exc}")
             return 0
-        self.results.addItem(f"Enrolled {plural(len(chosen), 'face')} for {name}.")
+        self.log(f"Enrolled {plural(len(chosen), 'face')} for {name}.")
         self._clear_candidates()
         self.name.clear()  # the next person starts from an empty name, not this one's
         self.state.gallery_changed.emit()
@@ -244,6 +281,6 @@ class EnrollTab(QWidget):
             self, "Check before saving", f"Saving under “{name}”:\n{lines}\n\nSave these faces anyway?",
             QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, QMessageBox.StandardButton.No)
         if answer != QMessageBox.StandardButton.Yes:
-            self.results.addItem("Not saved: uncheck the faces that are someone else, or fix the name.")
+            self.log("Not saved: uncheck the faces that are someone else, or fix the name.")
             return False
         return True

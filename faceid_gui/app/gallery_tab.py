@@ -10,6 +10,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QInputDialog, QLa
 
 from ..engine import FaceIdError, same_name
 from .state import AppState
+from .undo import Forgot, MergedInto, Renamed
 from .widgets import path_name, plural, thumbnail_pixmap
 
 PERSON_ICON_PX, FACE_ICON_PX = 96, 80
@@ -28,7 +29,7 @@ class GalleryTab(QWidget):
     def __init__(self, state: AppState):
         super().__init__()
         self.state = state
-        self.undo_stack: list = []  # gallery.Removed, newest last: forgets of this session that can be undone
+        self.undo_stack: list = []  # undo.Forgot, Renamed, MergedInto, newest last: this session's changes
         self.people = _grid(PERSON_ICON_PX)
         self.people.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.people.setAccessibleName("People")
@@ -167,15 +168,14 @@ class GalleryTab(QWidget):
             self.source.setText(f"From {face.source} (no longer there)" if face.source else "Captured from a camera.")
 
     def _undo_text(self) -> str:
-        if not self.undo_stack:
-            return "Nothing to undo"
-        last = self.undo_stack[-1]
-        return f"Put back {plural(last.faces, 'photo')} of {last.name} (Ctrl+Z)"
+        return f"{self.undo_stack[-1].text} (Ctrl+Z)" if self.undo_stack else "Nothing to undo"
 
     def open_source(self) -> None:
         face = self.selected_face()
         if face is not None and face.source and Path(face.source).is_file():
-            QDesktopServices.openUrl(QUrl.fromLocalFile(face.source))
+            if not QDesktopServices.openUrl(QUrl.fromLocalFile(face.source)):
+                QMessageBox.information(self, "faceid", f"No program to show pictures was found on this system.\n"
+                                                        f"The photo is {face.source}")
 
     def rename(self) -> None:
         name = self.selected_name()
@@ -189,11 +189,13 @@ class GalleryTab(QWidget):
                     if same_name(p.name, new) and not same_name(p.name, name)]
         if existing:
             if ask(self, "Merge people", f"{existing[0]} is already in the gallery. Merge {name}'s photos into "
-                                         f"{existing[0]}? Both names are then one person."):
-                self._guarded(lambda: self.state.gallery.merge(name, existing[0]))
+                                         f"{existing[0]}? Both names are then one person "
+                                         "(Undo, Ctrl+Z, splits them again)."):
+                self._guarded(lambda: self.undo_stack.append(
+                    MergedInto(self.state.gallery.merge(name, existing[0]), existing[0])))
                 self._select(existing[0])
             return
-        self._guarded(lambda: self.state.gallery.rename(name, new))
+        self._guarded(lambda: (self.state.gallery.rename(name, new), self.undo_stack.append(Renamed(name, new))))
         self._select(new)
 
     def forget(self) -> None:
@@ -201,19 +203,20 @@ class GalleryTab(QWidget):
         count = self.faces.count()
         if name and ask(self, "Forget person", f"Forget {name} and {plural(count, 'photo')}? "
                                                "Undo (Ctrl+Z) brings them back until faceid closes."):
-            self._guarded(lambda: self.undo_stack.append(self.state.gallery.forget_person(name)))
+            self._guarded(lambda: self.undo_stack.append(Forgot(self.state.gallery.forget_person(name))))
 
     def remove_photo(self) -> None:
         face = self.selected_face()
         if face is not None and ask(self, "Remove photo", f"Remove {path_name(face.source or 'this photo')} from "
                                                           f"{self.selected_name()}? Undo (Ctrl+Z) brings it back."):
-            self._guarded(lambda: self.undo_stack.append(self.state.gallery.forget_face(face.id)))
+            self._guarded(lambda: self.undo_stack.append(Forgot(self.state.gallery.forget_face(face.id))))
 
     def undo(self) -> None:
         if self.undo_stack:
-            removed = self.undo_stack.pop()
-            self._guarded(lambda: self.state.gallery.restore(removed))
-            self._select(removed.name)
+            change, back = self.undo_stack.pop(), []
+            self._guarded(lambda: back.append(change.undo(self.state.gallery)))
+            if back:
+                self._select(back[0])
 
     def drop_stale(self) -> None:
         name = self.selected_name()

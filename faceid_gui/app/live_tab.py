@@ -1,14 +1,16 @@
 """Live tab: camera or video frames with every face named from the gallery, "A or B?", or "unknown"."""
 from __future__ import annotations
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import QComboBox, QFileDialog, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from ..engine import AMBIGUOUS, NAMED, NameVote, identify_all
 from .state import AppState, ThresholdSync, error_text
-from .widgets import SAME_COLOUR, UNCERTAIN_COLOUR, UNKNOWN_COLOUR, ImageView, ThresholdBar
-from .workers import CameraWorker, available_cameras, newest_frame, stop_worker
+from .image_view import ImageView
+from .threshold_bar import ThresholdBar
+from .widgets import SAME_COLOUR, UNCERTAIN_COLOUR, UNKNOWN_COLOUR, rescan_button
+from .workers import CameraWorker, available_cameras, newest_frame, no_camera_reason, stop_worker
 
 VOTE_FRAMES = 3  # a name is shown once the same answer held this many frames in a row (NameVote)
 STATUS_COLOURS = {NAMED: SAME_COLOUR, AMBIGUOUS: UNCERTAIN_COLOUR}
@@ -23,10 +25,11 @@ class LiveTab(QWidget):
         super().__init__()
         self.state = state
         self.worker: CameraWorker | None = None
-        self.view = ImageView("Press Start to see the camera.\nEvery face is matched against the gallery.")
+        self.view = ImageView()
         self.source = QComboBox()
-        fill_camera_list(self.source, with_file=True)
         self.source.setAccessibleName("Source")
+        self.rescan = rescan_button(self.find_cameras)
+        self.find_cameras()
         self.start_button = QPushButton("Start")
         self.start_button.setShortcut(QKeySequence("Ctrl+L"))
         self.start_button.clicked.connect(self.toggle)
@@ -36,6 +39,7 @@ class LiveTab(QWidget):
         top = QHBoxLayout()
         top.addWidget(QLabel("Source"))
         top.addWidget(self.source)
+        top.addWidget(self.rescan)
         top.addWidget(self.start_button)
         top.addStretch(1)
         top.addWidget(self.status)
@@ -48,6 +52,26 @@ class LiveTab(QWidget):
         self.vote = NameVote(VOTE_FRAMES)
         self._update_status(None)
         state.engine_changed.connect(self.stop)  # its frames are embedded by the old model
+
+    def find_cameras(self) -> None:
+        cameras = fill_camera_list(self.source, with_file=True)
+        if self.worker is None:
+            self.view.set_image(None, message=(
+                "Press Start to see the camera.\nEvery face is matched against the gallery." if cameras else
+                f"No camera found: {no_camera_reason()}.\nPress Start to play a video file instead, or plug in a "
+                "camera and press Rescan."))
+
+    def hideEvent(self, event) -> None:  # another tab, or the window minimised: nobody sees the frames
+        if self.worker is not None:
+            self.worker.pause(True)
+            self._update_status(None)
+        super().hideEvent(event)
+
+    def showEvent(self, event) -> None:
+        if self.worker is not None and self.worker.paused:
+            self.worker.pause(False)
+            self._update_status(None)
+        super().showEvent(event)
 
     def toggle(self) -> None:
         if self.worker is not None:
@@ -95,7 +119,10 @@ class LiveTab(QWidget):
         rgb, faces, fps = latest
         everyone = identify_all(self.state.gallery.index(), [f.embedding for f in faces], self.state.threshold)
         # The shown answer changes only once a new one held for VOTE_FRAMES frames: no flicker between names.
-        held = self.vote.update([f.face.box for f in faces], [(w.status, w.label) for w in everyone])
+        # A face whose embedding jumped beyond the "different" edge since the last frame (a scene cut under the same
+        # box) is another face: its vote starts again instead of keeping the old name.
+        held = self.vote.update([f.face.box for f in faces], [(w.status, w.label) for w in everyone],
+                                [f.embedding for f in faces], self.state.band().different_from)
         boxes, names = [], []
         for face, answer in zip(faces, held):
             status, label = answer if answer is not None else ("pending", "…")
@@ -111,21 +138,30 @@ class LiveTab(QWidget):
         provider = self.state.engine.provider.name
         if self.worker is None:
             self.status.setText(f"Stopped  ·  {provider}")
+        elif self.worker.paused:
+            self.status.setText(f"{self.worker.source_name}  ·  paused while hidden  ·  {provider}")
         elif fps is None:
             self.status.setText(f"{self.worker.source_name}  ·  starting  ·  {provider}")
         else:
             self.status.setText(f"{self.worker.source_name}  ·  {fps:.1f} frames/s  ·  {provider}")
 
 
-def fill_camera_list(combo, with_file: bool) -> None:
-    """Only cameras that exist (workers.available_cameras); a video file as the last choice on the Live tab."""
+def fill_camera_list(combo, with_file: bool) -> list[int]:
+    """Only cameras that exist (workers.available_cameras); a video file as the last choice on the Live tab.
+    Called again (Rescan), it keeps the camera chosen when that one is still there. Returns the cameras found."""
+    chosen = combo.currentData()
+    combo.clear()
     cameras = available_cameras()
     for k in cameras:
         combo.addItem(f"Camera {k}", k)
     if not cameras:
         combo.addItem("No camera found", None)
         combo.model().item(0).setEnabled(False)
+        combo.setItemData(0, no_camera_reason().capitalize(), Qt.ItemDataRole.ToolTipRole)
     if with_file:
         combo.addItem("Video file…", "file")
         if not cameras:
             combo.setCurrentIndex(combo.count() - 1)
+    if chosen is not None and combo.findData(chosen) >= 0:
+        combo.setCurrentIndex(combo.findData(chosen))
+    return cameras

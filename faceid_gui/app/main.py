@@ -41,14 +41,37 @@ def run_gui(args) -> int:
         window.statusBar().showMessage("; ".join(n[:1].upper() + n[1:] for n in notes), 15000)
     for note in notes:
         print(f"faceid: {shown(note)}", file=sys.stderr)
-    window.show_tab(args.tab)
+    args.tab = opening_tab(args)
+    if args.tab:
+        window.show_tab(args.tab)
     if args.screenshot:
         from .screenshot import take_screenshot
 
         return take_screenshot(window, args)
     window.show()
+    open_named_files(window, args)
     quit_on_sigint(window)
     return app.exec()
+
+
+def opening_tab(args) -> str | None:
+    """--tab, else the tab of the files named (--compare, --video), else None: the tab the user last had open."""
+    if args.tab:
+        return args.tab
+    if args.compare:
+        return "compare"
+    if args.video is not None:
+        return "live"
+    return "compare" if args.screenshot else None
+
+
+def open_named_files(window, args) -> None:
+    """`faceid --compare A B` and `faceid --video FILE` open what they name (the photos are analysed, the video plays)."""
+    if args.compare:
+        for side in (0, 1):
+            window.compare.load(side, str(args.compare[side]))
+    if args.video is not None:
+        window.live.start(int(args.video) if str(args.video).isdigit() else str(args.video))
 
 
 def install_excepthook() -> None:

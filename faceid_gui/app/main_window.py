@@ -12,7 +12,8 @@ from ..engine import FaceEngine
 from ..paths import assets_dir
 from .compare_tab import CompareTab
 from .enroll_tab import EnrollTab
-from .gallery_tab import GalleryTab
+from .about import show_about
+from .gallery_tab import GalleryTab, ask
 from .live_tab import LiveTab
 from .state import AppState, error_text
 from .widgets import ElidedLabel, plural
@@ -74,6 +75,8 @@ class MainWindow(QMainWindow):
         edit = self.menuBar().addMenu("&Edit")
         edit.addAction(paste)
         edit.addAction(reset)
+        help_menu = self.menuBar().addMenu("&Help")
+        help_menu.addAction(QAction("About faceid", self, triggered=lambda: show_about(self, self.state)))
         for k in range(len(self.TABS)):
             self.addAction(QAction(self, shortcut=QKeySequence(f"Ctrl+{k + 1}"),
                                    triggered=lambda checked=False, i=k: self.tabs.setCurrentIndex(i)))
@@ -105,7 +108,9 @@ class MainWindow(QMainWindow):
         zones = self.compare.zones
         target = zones[1] if zones[1].hasFocus() or (self.compare.paths[0] and not zones[0].hasFocus()) else zones[0]
         if not target.paste(mime):
-            self.statusBar().showMessage("The clipboard holds no image file", 4000)
+            text = mime.text().strip() if mime.hasText() else ""
+            QMessageBox.information(self, "faceid", f"The clipboard holds text, not a photo or the path of one:\n"
+                                                    f"{text[:200]}" if text else "The clipboard holds no photo.")
 
     def choose_model(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Load an embedding model", self.state.open_folder("models"),
@@ -136,7 +141,7 @@ class MainWindow(QMainWindow):
         self.model_label.setText(f"Model: {info.display_name}" + (
             "" if source == "shipped" else f" — not the shipped model: sha256 {info.sha256[:12]}, {source}"))
         provider = self.state.engine.provider
-        self.provider_label.setText(provider.name)
+        self.provider_label.setText(f"{provider.name} ({provider.reason})")  # why CPU, said, not hidden in a tooltip
         self.provider_label.setToolTip(f"Inference device: {provider.name} ({provider.reason})")
         stale = self.state.gallery.stale_count()
         self.gallery_label.setText(f"{plural(len(self.state.gallery.people()), 'person', 'people')}, "
@@ -155,6 +160,12 @@ class MainWindow(QMainWindow):
         self.state.pool.waitForDone(SHUTDOWN_WAIT_MS)
 
     def closeEvent(self, event) -> None:
+        unsaved = self.enroll.unsaved()
+        if unsaved and not ask(self, "Quit faceid", f"{plural(unsaved, 'face')} on the Enroll tab "
+                                                    f"{'is' if unsaved == 1 else 'are'} not saved. Quit and discard "
+                                                    f"{'it' if unsaved == 1 else 'them'}?"):
+            event.ignore()
+            return
         self.state.settings.setValue("window/geometry", self.saveGeometry())
         self.state.settings.setValue("window/tab", self.tabs.currentIndex())
         self.shutdown()

@@ -4,16 +4,17 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QSettings, QThreadPool, Signal
+from PySide6.QtCore import QObject, QSettings, QStandardPaths, QThreadPool, QTimer, Signal
 
-from ..engine import FaceEngine, FaceIdError, Gallery, check_threshold, one_in
+from ..engine import FaceEngine, FaceIdError, Gallery, one_in
 from ..errorlog import unexpected_error
 from ..paths import user_data_dir
-from .widgets import ThresholdBar
+from .threshold_bar import ThresholdBar
 from .workers import Task
 
 ORG, APP = "faceid", "faceid"
 GUI_BUSY_TIMEOUT = 0.5  # seconds a gallery write on the GUI thread waits for another writer
+GALLERY_POLL_MS = 2000  # how often the window looks for changes another faceid made to the gallery
 
 
 def app_settings() -> QSettings:
@@ -68,6 +69,25 @@ class AppState(QObject):
         self.pool = QThreadPool.globalInstance()
         self.tasks: set[Task] = set()
         self.threshold = self._saved_threshold()
+        # Another faceid (the command line, a second window) may change the gallery while this one is open: SQLite's
+        # data_version, a cheap read, says when, and the tabs then refresh as after their own writes.
+        self._gallery_version = self.gallery.version()
+        self._watch = QTimer(self)
+        self._watch.timeout.connect(self.check_gallery)
+        self._watch.start(GALLERY_POLL_MS)
+        self.gallery_changed.connect(lambda: setattr(self, "_gallery_version", self.gallery.version()))
+
+    def check_gallery(self) -> bool:
+        """Emit gallery_changed when another connection wrote to the gallery since the last look."""
+        try:
+            version = self.gallery.version()
+        except FaceIdError:
+            return False  # busy or gone for a moment: the next look will tell
+        if version == self._gallery_version:
+            return False
+        self._gallery_version = version
+        self.gallery_changed.emit()
+        return True
 
     def _open_gallery(self) -> Gallery:
         # A short busy timeout: gallery writes run on the GUI thread, which must never stall for long.
@@ -78,11 +98,13 @@ class AppState(QObject):
         return f"threshold/{self.engine.info.fingerprint}"
 
     def _saved_threshold(self) -> float:
-        """The threshold saved for this model; a damaged setting (NaN, text) falls back to the model's own."""
+        """The threshold saved for this model; a damaged setting (NaN, text, outside the slider's range) falls back
+        to the model's own."""
+        info = self.engine.info
         try:
-            return check_threshold(float(self.settings.value(self._threshold_key(), self.engine.info.threshold)))
+            return info.valid_threshold(float(self.settings.value(self._threshold_key(), info.threshold)))
         except (TypeError, ValueError, FaceIdError):
-            return self.engine.info.threshold
+            return info.threshold
 
     def set_threshold(self, value: float) -> None:
         if abs(value - self.threshold) > 1e-9:
@@ -142,8 +164,15 @@ class AppState(QObject):
                 f"uncertain in between.")
 
     def open_folder(self, key: str) -> str:
-        """The folder a file dialog last used for this kind of file (photos, videos, models)."""
-        return str(self.settings.value(f"folders/{key}", "") or "")
+        """The folder a file dialog last used for this kind of file (photos, videos, models); the first time, the
+        user's Pictures (Videos for videos) folder, else their home, never the folder faceid was started from."""
+        saved = str(self.settings.value(f"folders/{key}", "") or "")
+        if saved and Path(saved).is_dir():
+            return saved
+        kind = QStandardPaths.StandardLocation.MoviesLocation if key == "videos" else \
+            QStandardPaths.StandardLocation.PicturesLocation
+        usual = QStandardPaths.writableLocation(kind)
+        return usual if usual and Path(usual).is_dir() else str(Path.home())
 
     def remember_folder(self, key: str, path: str) -> None:
         if path:

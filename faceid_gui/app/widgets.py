@@ -1,13 +1,11 @@
-"""Reusable widgets: image views with face boxes, drop zones, the threshold bar."""
+"""Small shared pieces of the window: verdict colours, the image file filter, thumbnails, labels, plurals."""
 from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
-from PySide6.QtCore import QRectF, QSize, Qt, Signal
-from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPen, QPixmap
-from PySide6.QtWidgets import (QHBoxLayout, QLabel, QPushButton, QSizePolicy, QSlider, QStyle,
-                               QStyleOptionSlider, QVBoxLayout, QWidget)
+from PySide6.QtCore import QSize, Qt
+from PySide6.QtGui import QAction, QColor, QKeySequence, QPainter, QPixmap
+from PySide6.QtWidgets import QLabel, QListWidget, QPushButton
 
 IMAGE_FILTER = "Images (*.jpg *.jpeg *.png *.bmp *.webp *.tif *.tiff *.gif *.pgm *.ppm);;All files (*)"
 # Verdict colours (boxes, headline): green named/same, amber uncertain, red different, grey unknown. Mid-tones, so
@@ -19,252 +17,6 @@ UNKNOWN_COLOUR = QColor("#8a8a8a")
 # "The face in use" on the Compare and Enroll photos: blue, never a verdict colour; the other faces thin white.
 SELECTED_COLOUR = QColor("#2f7fe0")
 OTHER_FACE_COLOUR = QColor("#f0f0f0")
-
-
-def from_qimage(image: QImage) -> np.ndarray:
-    """A QImage (pasted, dropped) as an RGB uint8 array."""
-    image = image.convertToFormat(QImage.Format.Format_RGB888)
-    h, w, stride = image.height(), image.width(), image.bytesPerLine()
-    return np.frombuffer(image.constBits(), np.uint8, stride * h).reshape(h, stride)[:, :3 * w].reshape(h, w, 3).copy()
-
-
-def to_qimage(rgb: np.ndarray) -> QImage:
-    rgb = np.ascontiguousarray(rgb)
-    h, w = rgb.shape[:2]
-    return QImage(rgb.data, w, h, 3 * w, QImage.Format.Format_RGB888).copy()
-
-
-class ImageView(QWidget):
-    """Shows an RGB image scaled to fit, with labelled face boxes; clicking a box selects that face."""
-
-    face_clicked = Signal(int)
-
-    def __init__(self, placeholder: str = "", parent=None):
-        super().__init__(parent)
-        self.placeholder = placeholder
-        self.image: QImage | None = None
-        self.boxes: list[tuple[np.ndarray, str, QColor]] = []
-        self.selected = -1
-        self.message = ""
-        self.setMinimumSize(200, 150)
-        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
-
-    def set_image(self, rgb: np.ndarray | None, boxes=(), selected: int = -1, message: str = "") -> None:
-        """boxes: (box, label, colour) per face; the selected one is drawn thicker."""
-        self.image = to_qimage(rgb) if rgb is not None else None
-        self.boxes = list(boxes)
-        self.selected = selected
-        self.message = message
-        self.update()
-
-    def _geometry(self) -> tuple[float, float, float]:
-        scale = min(self.width() / self.image.width(), self.height() / self.image.height())
-        ox = (self.width() - self.image.width() * scale) / 2
-        oy = (self.height() - self.image.height() * scale) / 2
-        return scale, ox, oy
-
-    def paintEvent(self, event) -> None:
-        painter = QPainter(self)
-        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        palette = self.palette()
-        painter.fillRect(self.rect(), palette.alternateBase())
-        if self.image is None:
-            painter.setPen(palette.placeholderText().color())
-            painter.drawText(self.rect().adjusted(12, 12, -12, -12), Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap,
-                             self.message or self.placeholder)
-            return
-        scale, ox, oy = self._geometry()
-        target = QRectF(ox, oy, self.image.width() * scale, self.image.height() * scale)
-        painter.drawImage(target, self.image)
-        font = QFont(self.font())
-        font.setBold(True)
-        painter.setFont(font)
-        for k, (box, label, colour) in enumerate(self.boxes):
-            x1, y1, x2, y2 = (float(v) for v in box[:4])
-            rect = QRectF(ox + x1 * scale, oy + y1 * scale, (x2 - x1) * scale, (y2 - y1) * scale)
-            painter.setPen(QPen(colour, 4 if k == self.selected else 2))
-            painter.drawRect(rect)
-            if label:
-                metrics = painter.fontMetrics()
-                tw = metrics.horizontalAdvance(label) + 8
-                tag = QRectF(rect.left(), rect.top() - metrics.height() - 2, tw, metrics.height() + 2)
-                if tag.top() < 0:
-                    tag.moveTop(rect.bottom())
-                painter.fillRect(tag, colour)
-                painter.setPen(Qt.GlobalColor.black if colour.lightnessF() > 0.6 else Qt.GlobalColor.white)
-                painter.drawText(tag, Qt.AlignmentFlag.AlignCenter, label)
-        if self.message:
-            # On the photo itself: white on a dark band, readable on any picture (black text vanished on dark ones).
-            painter.setFont(self.font())
-            flags = Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap
-            area = self.rect().adjusted(8, 0, -8, -8)
-            bound = painter.boundingRect(area, flags, self.message)
-            band = QRectF(self.rect().left(), self.rect().bottom() - bound.height() - 12, self.width(), bound.height() + 12)
-            painter.fillRect(band, QColor(0, 0, 0, 170))
-            painter.setPen(Qt.GlobalColor.white)
-            painter.drawText(band, flags, self.message)
-
-    def mousePressEvent(self, event) -> None:
-        if self.image is None or not self.boxes:
-            return super().mousePressEvent(event)
-        scale, ox, oy = self._geometry()
-        x = (event.position().x() - ox) / scale
-        y = (event.position().y() - oy) / scale
-        for k, (box, _, _) in enumerate(self.boxes):
-            if box[0] <= x <= box[2] and box[1] <= y <= box[3]:
-                self.face_clicked.emit(k)
-                return
-        super().mousePressEvent(event)
-
-
-class DropZone(ImageView):
-    """Takes a photo by drop, paste, Open button or click on empty space; reachable with Tab, opened with Enter or
-    Space. Pasted image data (a screenshot) arrives as `image_pasted`, files as `file_chosen`."""
-
-    file_chosen = Signal(str)
-    image_pasted = Signal(object)  # RGB uint8 array
-    open_requested = Signal()
-
-    def __init__(self, title: str, parent=None):
-        super().__init__(f"{title}\n\nDrop a photo here, click or press Open to choose one,\nor paste (Ctrl+V)", parent)
-        self.title = title
-        self.setAcceptDrops(True)
-        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
-        self.setAccessibleName(title)
-        self.setCursor(Qt.CursorShape.PointingHandCursor)
-
-    def dragEnterEvent(self, event) -> None:
-        if event.mimeData().hasUrls() or event.mimeData().hasImage():
-            event.acceptProposedAction()
-
-    def dropEvent(self, event) -> None:
-        if self.paste(event.mimeData()):
-            event.acceptProposedAction()
-
-    def mousePressEvent(self, event) -> None:
-        if self.image is not None and len(self.boxes) > 1:
-            super().mousePressEvent(event)  # a click picks a face; Open replaces the photo
-            return
-        self.open_requested.emit()
-
-    def keyPressEvent(self, event) -> None:
-        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter, Qt.Key.Key_Space):
-            self.open_requested.emit()
-            return
-        super().keyPressEvent(event)
-
-    def focusInEvent(self, event) -> None:
-        self.update()
-        super().focusInEvent(event)
-
-    def focusOutEvent(self, event) -> None:
-        self.update()
-        super().focusOutEvent(event)
-
-    def paintEvent(self, event) -> None:
-        super().paintEvent(event)
-        if self.hasFocus():  # where Tab has landed: Enter opens, Ctrl+V pastes here
-            painter = QPainter(self)
-            painter.setPen(QPen(self.palette().highlight().color(), 2, Qt.PenStyle.DashLine))
-            painter.drawRect(self.rect().adjusted(1, 1, -2, -2))
-
-    def paste(self, mime) -> bool:
-        """A local file link, else image data; False when the clipboard holds neither (a link with no path too)."""
-        files = [u.toLocalFile() for u in mime.urls() if u.isLocalFile() and u.toLocalFile()] if mime.hasUrls() else []
-        if files:
-            self.file_chosen.emit(files[0])
-            return True
-        if mime.hasImage():
-            image = QImage(mime.imageData())
-            if not image.isNull():
-                self.image_pasted.emit(from_qimage(image))
-                return True
-        return False
-
-
-class _MarkedSlider(QSlider):
-    """A slider with a tick where the model's default threshold lies."""
-
-    mark = -1
-
-    def paintEvent(self, event) -> None:
-        super().paintEvent(event)
-        if self.mark < 0:
-            return
-        option = QStyleOptionSlider()
-        self.initStyleOption(option)
-        groove = self.style().subControlRect(QStyle.ComplexControl.CC_Slider, option,
-                                             QStyle.SubControl.SC_SliderGroove, self)
-        handle = self.style().subControlRect(QStyle.ComplexControl.CC_Slider, option,
-                                             QStyle.SubControl.SC_SliderHandle, self)
-        span = groove.width() - handle.width()
-        x = groove.left() + handle.width() / 2 + span * (self.mark - self.minimum()) / max(1, self.maximum() - self.minimum())
-        painter = QPainter(self)
-        painter.setPen(QPen(self.palette().text().color(), 2))
-        painter.drawLine(int(x), 0, int(x), 5)
-        painter.drawLine(int(x), self.height() - 6, int(x), self.height())
-
-
-class ThresholdBar(QWidget):
-    """Slider for the decision threshold over the model's useful range, its default marked, with what it means."""
-
-    changed = Signal(float)
-    reset_requested = Signal()
-
-    STEPS = 1000
-
-    def __init__(self, parent=None):
-        super().__init__(parent)
-        self.minimum, self.maximum = 0.0, 2.0
-        self.slider = _MarkedSlider(Qt.Orientation.Horizontal)
-        self.slider.setRange(0, self.STEPS)
-        self.slider.setAccessibleName("Decision threshold")
-        self.value_label = QLabel()
-        self.value_label.setMinimumWidth(self.value_label.fontMetrics().horizontalAdvance("0.0000"))
-        self.meaning = QLabel()
-        self.meaning.setWordWrap(True)
-        self.meaning.setStyleSheet("color: palette(placeholder-text);")
-        self.reset = QPushButton("Model default")
-        self.reset.setToolTip("Return to the threshold calibrated for this model (Ctrl+0); marked on the slider")
-        self.reset.clicked.connect(self.reset_requested)
-        top = QHBoxLayout()
-        top.addWidget(QLabel("Threshold"))
-        top.addWidget(self.slider, 1)
-        top.addWidget(self.value_label)
-        top.addWidget(self.reset)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.addLayout(top)
-        layout.addWidget(self.meaning)
-        self.slider.valueChanged.connect(lambda v: self.changed.emit(self.value()))
-
-    @property
-    def step(self) -> float:
-        return (self.maximum - self.minimum) / self.STEPS
-
-    def set_range(self, minimum: float, maximum: float, default: float) -> None:
-        """The model's useful range (ModelFile.useful_range) and its default threshold, marked on the groove."""
-        value = self.value()
-        self.minimum, self.maximum = minimum, maximum
-        self.slider.mark = self._position(default)
-        self.slider.blockSignals(True)
-        self.set_value(value)
-        self.slider.blockSignals(False)
-        self.slider.update()
-
-    def _position(self, value: float) -> int:
-        return int(round((value - self.minimum) / (self.maximum - self.minimum) * self.STEPS))
-
-    def value(self) -> float:
-        return self.minimum + self.slider.value() * self.step
-
-    def set_value(self, value: float) -> None:
-        self.slider.setValue(max(0, min(self.STEPS, self._position(value))))
-
-    def show_meaning(self, value: float, text: str) -> None:
-        self.value_label.setText(f"{value:.3f}")
-        self.meaning.setText(text)
-
 
 def thumbnail_pixmap(jpeg: bytes | None, size: int = 96) -> QPixmap:
     pixmap = QPixmap()
@@ -301,3 +53,28 @@ class ElidedLabel(QLabel):
 def plural(n: int, word: str, many: str | None = None) -> str:
     """"1 person", "2 people", "0 photos"."""
     return f"{n} {word if n == 1 else many or word + 's'}"
+
+
+def rescan_button(slot) -> QPushButton:
+    """The Live and Enroll tabs' "Rescan": look for cameras again."""
+    button = QPushButton("Rescan")
+    button.setToolTip("Look again for cameras (one plugged in since faceid started)")
+    button.clicked.connect(slot)
+    return button
+
+
+def icon_list(icon_px: int, actions: dict) -> QListWidget:
+    """A grid of thumbnails, several selectable, with a context menu of `actions` (text: slot); the first one is
+    also the Delete key's."""
+    grid = QListWidget()
+    grid.setViewMode(QListWidget.ViewMode.IconMode)
+    grid.setIconSize(QSize(icon_px, icon_px))
+    grid.setSelectionMode(QListWidget.SelectionMode.ExtendedSelection)
+    grid.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
+    for k, (text, slot) in enumerate(actions.items()):
+        action = QAction(text, grid, triggered=slot)
+        if k == 0:
+            action.setShortcut(QKeySequence.StandardKey.Delete)
+            action.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
+        grid.addAction(action)
+    return grid

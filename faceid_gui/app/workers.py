@@ -57,6 +57,8 @@ class CameraWorker(QThread):
         self.loop_video = loop_video
         self.min_face_size = min_face_size
         self._stop = threading.Event()
+        self._running = threading.Event()  # cleared while paused (the tab is hidden)
+        self._running.set()
         self._lock = threading.Lock()
         self._latest = None
         self.fps = 0.0
@@ -64,6 +66,14 @@ class CameraWorker(QThread):
     def stop(self) -> None:
         self._stop.set()
         self.wait(5000)
+
+    def pause(self, paused: bool) -> None:
+        """Hold the loop (no frame read or analysed) while nobody sees it; a video resumes where it was."""
+        (self._running.clear if paused else self._running.set)()
+
+    @property
+    def paused(self) -> bool:
+        return not self._running.is_set()
 
     def take(self):
         """The newest (frame, faces, fps) or None."""
@@ -107,6 +117,12 @@ class CameraWorker(QThread):
         started, played = time.monotonic(), 0
         try:
             while not self._stop.is_set():
+                if not self._running.is_set():
+                    held = time.monotonic()
+                    while not self._running.wait(0.1) and not self._stop.is_set():
+                        pass
+                    started += time.monotonic() - held  # the paused time is not "behind": no frames skipped
+                    continue
                 if period:
                     ahead = started + played * period - time.monotonic()
                     if ahead > 0 and self._stop.wait(ahead):
@@ -154,6 +170,13 @@ def stop_worker(worker: CameraWorker | None) -> None:  # always None: clears the
 def newest_frame(worker: CameraWorker | None):
     """The worker's newest (frame, faces, fps), or None when there is no worker or nothing new."""
     return worker.take() if worker is not None else None
+
+
+def no_camera_reason() -> str:
+    """Why no camera is offered, in words for the tab."""
+    if sys.platform.startswith("linux"):
+        return "no video capture device (/dev/video…) is connected"
+    return "camera 0 could not be opened"
 
 
 def available_cameras(limit: int = 8) -> list[int]:

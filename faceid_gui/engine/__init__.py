@@ -8,27 +8,29 @@ from .align import align_face, similarity_transform, template
 from .detector import LIVE_MIN_FACE, PHOTO_MIN_FACE, PHOTO_SMALLEST_FACE, Face, FaceDetector
 from .embedder import Embedder, ModelInfo
 from .errors import CameraError, FaceIdError, GalleryError, ImageError, ModelError, NoFaceError
-from .gallery import Gallery, NewFace, Person, Removed
+from .gallery import Gallery, Merged, NewFace, Person, Removed
 from .gallery_file import NoGalleryError
 from .imageio import decode_image, encode_jpeg, load_image
 from .matching import (AMBIGUOUS, DIFFERENT, DISTANCE_EPS, NAMED, SAME, UNCERTAIN, UNKNOWN, GalleryIndex,
                        Identification, Match, NameVote, check_threshold, decide, distance, distances,
                        enrolment_problems, explain, identify, likeliest_face,
-                       identify_all, is_same, one_in, verdict)
+                       identify_all, is_same, one_in, unenrolled_face, verdict)
 from .names import clean_name, name_key, same_name
 from .model_file import Band, ModelFile, Rates, model_metadata
 from .pipeline import FaceEngine, FaceResult, ImageResult
 from .quality import CaptureGate, image_quality
 from .runtime import ProviderStatus, resolve_provider
 from .tracker import FaceTracker
+from .verdicts import Verdict, judge
 
 __all__ = [
     "align_face", "similarity_transform", "template", "LIVE_MIN_FACE", "PHOTO_MIN_FACE", "PHOTO_SMALLEST_FACE", "Face", "FaceDetector",
     "Embedder", "ModelInfo", "CameraError", "FaceIdError", "GalleryError", "ImageError", "ModelError", "NoFaceError",
-    "Gallery", "NewFace", "Person", "Removed", "NoGalleryError", "clean_name", "name_key", "same_name", "decode_image", "encode_jpeg", "load_image",
+    "Gallery", "Merged", "NewFace", "Person", "Removed", "NoGalleryError", "clean_name", "name_key", "same_name",
+    "decode_image", "encode_jpeg", "load_image",
     "DISTANCE_EPS", "GalleryIndex", "Identification", "Match", "check_threshold", "distance", "distances", "identify",
     "is_same", "AMBIGUOUS", "DIFFERENT", "NAMED", "SAME", "UNCERTAIN", "UNKNOWN", "NameVote", "decide", "enrolment_problems", "explain", "likeliest_face",
-    "identify_all", "one_in", "verdict", "Band", "ModelFile", "Rates", "model_metadata", "FaceEngine", "FaceResult", "ImageResult", "CaptureGate",
+    "identify_all", "one_in", "unenrolled_face", "verdict", "Verdict", "judge", "Band", "ModelFile", "Rates", "model_metadata", "FaceEngine", "FaceResult", "ImageResult", "CaptureGate",
     "image_quality", "ProviderStatus", "resolve_provider", "FaceTracker",
 ]
 

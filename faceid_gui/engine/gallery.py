@@ -10,7 +10,7 @@ import numpy as np
 
 from .errors import GalleryError
 from .gallery_file import APPLICATION_ID, explain, prepare_path, privacy_note, refuse_foreign
-from .gallery_records import EnrolledFace, NewFace, Person, Removed, embedding_blob, printable
+from .gallery_records import EnrolledFace, Merged, NewFace, Person, Removed, embedding_blob, printable
 from .matching import GalleryIndex
 from .names import clean_name, name_key
 
@@ -143,14 +143,30 @@ class Gallery:
             db.execute("UPDATE people SET name = ? WHERE id = ?", (new, person_id))
 
     @_guarded
-    def merge(self, source: str, into: str) -> None:
-        """Move every face of `source` to `into` and remove `source` (two names found to be one person)."""
+    def merge(self, source: str, into: str) -> Merged:
+        """Move every face of `source` to `into` and remove `source` (two names found to be one person). Returns
+        what `unmerge` needs (undo)."""
         with self._transaction() as db:
             source_id, into_id = self._person_id(db, source), self._person_id(db, into)
             if source_id == into_id:
                 raise GalleryError(f"{source!r} and {into!r} are the same entry")
+            stored = db.execute("SELECT name FROM people WHERE id = ?", (source_id,)).fetchone()[0]
+            moved = tuple(r[0] for r in db.execute("SELECT id FROM faces WHERE person_id = ?", (source_id,)))
             db.execute("UPDATE faces SET person_id = ? WHERE person_id = ?", (into_id, source_id))
             db.execute("DELETE FROM people WHERE id = ?", (source_id,))
+        return Merged(stored, moved)
+
+    @_guarded
+    def unmerge(self, merged: Merged) -> None:
+        """Undo a merge: the moved faces that are still enrolled go back to a person of the old name."""
+        with self._transaction() as db:
+            if self._find_person(db, merged.name):
+                raise GalleryError(f"someone is already called {merged.name!r} again: the merge cannot be undone")
+            person_id = db.execute("INSERT INTO people(name, created) VALUES (?, ?)",
+                                   (merged.name, time.time())).lastrowid
+            db.executemany("UPDATE faces SET person_id = ? WHERE id = ?", [(person_id, f) for f in merged.face_ids])
+            if not db.execute("SELECT 1 FROM faces WHERE person_id = ?", (person_id,)).fetchone():
+                raise GalleryError(f"the photos merged from {merged.name} are no longer in the gallery")
 
     @_guarded
     def forget_face(self, face_id: int) -> Removed:
@@ -224,9 +240,15 @@ class Gallery:
                                 (self.model_fingerprint,)).fetchone()[0]
 
     @_guarded
+    def version(self) -> int:
+        """Changes when anyone commits to the gallery: this connection (counted here) or another one (SQLite's
+        data_version), so a reader can tell cheaply that what it shows is out of date."""
+        return self._db.execute("PRAGMA data_version").fetchone()[0] + self._local_writes
+
+    @_guarded
     def index(self) -> GalleryIndex:
         """Search index over faces made with the current model; rebuilt only after a write."""
-        version = self._db.execute("PRAGMA data_version").fetchone()[0] + self._local_writes
+        version = self.version()
         if self._index is None or version != self._index_version:
             rows = self._db.execute("SELECT person_id, embedding FROM faces WHERE model_fingerprint = ?",
                                     (self.model_fingerprint,)).fetchall()

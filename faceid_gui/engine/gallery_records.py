@@ -46,6 +46,14 @@ class Removed:
         return len(self.rows)
 
 
+@dataclass(frozen=True)
+class Merged:
+    """What a merge moved: the name that was merged away and the ids of its faces, so `unmerge` can undo it."""
+
+    name: str
+    face_ids: tuple[int, ...]
+
+
 def printable(source: str | None) -> str | None:
     """A file name that is not valid UTF-8 is kept, readably escaped: it is only shown, never opened."""
     if source is None:

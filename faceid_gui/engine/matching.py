@@ -147,8 +147,14 @@ def identify_all(index: GalleryIndex, embeddings, threshold: float, k: int = 3) 
     return out
 
 
+# The same photo (byte-identical, under another name or path) gives the same embedding, up to float rounding: the
+# distance is √ε = 0.001 (DISTANCE_EPS). Two different photos, even burst frames, lie much further apart.
+SAME_PHOTO_DISTANCE = 0.003
+
+
 def enrolment_problems(index: GalleryIndex, name: str, embeddings, threshold: float, band=None) -> list[tuple[int, str]]:
-    """Faces about to be enrolled under `name` that look wrong, as (position, reason): a face clearly unlike the
+    """Faces about to be enrolled under `name` that look wrong, as (position, reason): a photo already enrolled (or
+    given twice), a face clearly unlike the
     person's other faces (enrolled ones, or the other new ones for a new person: at or beyond the band's "different"
     edge), or one the 1:N rule would name as someone else, nearer than the person's own faces."""
     embeddings = [np.asarray(e, np.float32) for e in embeddings]
@@ -157,6 +163,11 @@ def enrolment_problems(index: GalleryIndex, name: str, embeddings, threshold: fl
     problems = []
     for k, e in enumerate(embeddings):
         nearest = index.nearest(e, k=len(index.names) or 1) if len(index) else []
+        copy = [m.name for m in nearest if m.distance < SAME_PHOTO_DISTANCE]
+        if copy or any(distance(e, other) < SAME_PHOTO_DISTANCE for other in embeddings[:k]):
+            problems.append((k, f"is a photo already enrolled for {copy[0]}" if copy else
+                             "is the same photo as another one being enrolled"))
+            continue
         own = [m.distance for m in nearest if m.person_id == own_id]
         if not own:  # a new person: their other new faces are all we know of them
             own = [distance(e, other) for j, other in enumerate(embeddings) if j != k]
@@ -175,8 +186,16 @@ def likeliest_face(index: GalleryIndex, name: str, embeddings) -> int | None:
     if own_id is None or not len(embeddings):
         return None
     own = index.embeddings[index.person_ids == own_id]
+    if not len(own):  # enrolled with another model only: nothing of theirs to compare with
+        return None
     nearest = [float(distances(np.asarray(e, np.float32), own).min()) for e in embeddings]
     return int(np.argmin(nearest))
+
+
+def unenrolled_face(index: GalleryIndex, embeddings, threshold: float) -> int | None:
+    """For a new name: the largest face of a group photo (faces come largest first) that the 1:N rule names as
+    nobody enrolled, since a face already enrolled as someone else is not the new person; None when all are."""
+    return next((k for k, e in enumerate(embeddings) if identify(index, e, threshold).status != NAMED), None)
 
 
 # -- Compare (1:1): three answers --------------------------------------------------------------------------------
@@ -222,7 +241,8 @@ def explain(rates, answer: str = UNCERTAIN) -> str:
 class NameVote:
     """Live names that hold still: a face's answer is shown once the same answer came `frames` frames in a row;
     until then it shows None (the tab draws it as "…"), and a held answer stays until another one holds as long.
-    Faces are followed from frame to frame by box overlap."""
+    Faces are followed from frame to frame by box overlap; given embeddings and a `jump` distance (the band's
+    "different" edge), a track whose face changed that much since the last frame (a cut) starts a new vote."""
 
     def __init__(self, frames: int = 3, min_iou: float = 0.3):
         self.frames, self.min_iou = frames, min_iou
@@ -231,19 +251,24 @@ class NameVote:
     def reset(self) -> None:
         self._tracks = []
 
-    def update(self, boxes, answers: list) -> list:
+    def update(self, boxes, answers: list, embeddings=None, jump: float | None = None) -> list:
         """boxes: (x1, y1, x2, y2) per face; answers: one hashable answer per face. Returns what to show per face."""
         old, new, shown = list(self._tracks), [], []
-        for box, answer in zip(boxes, answers):
+        embeddings = embeddings if embeddings is not None else [None] * len(answers)
+        for box, answer, embedding in zip(boxes, answers, embeddings):
             box = np.asarray(box[:4], float)
             overlaps = [box_iou(box, t["box"]) for t in old]
             k = int(np.argmax(overlaps)) if overlaps else -1
-            track = old.pop(k) if k >= 0 and overlaps[k] >= self.min_iou else {"answer": None, "run": 0, "shown": None}
+            fresh = {"answer": None, "run": 0, "shown": None, "embedding": None}
+            track = old.pop(k) if k >= 0 and overlaps[k] >= self.min_iou else fresh
+            if jump is not None and embedding is not None and track["embedding"] is not None \
+                    and distance(embedding, track["embedding"]) >= jump:
+                track = fresh  # another face under the same box: its name must be earned again
             run = track["run"] + 1 if answer == track["answer"] else 1
             held = track["shown"]
             if run >= self.frames:
                 held = answer
-            new.append({"box": box, "answer": answer, "run": run, "shown": held})
+            new.append({"box": box, "answer": answer, "run": run, "shown": held, "embedding": embedding})
             shown.append(held)
         self._tracks = new
         return shown

@@ -130,6 +130,18 @@ class ModelFile:
         auc = validation.get("roc_auc") if isinstance(validation, dict) else None
         return float(auc) if isinstance(auc, (int, float)) and np.isfinite(auc) else None
 
+    @property
+    def training_data(self) -> str:
+        """What the model was trained on, in words: the exporter's `description` when it wrote one, else
+        `trained_on` with the folder it was read from on the training machine cut to its last part."""
+        description = self.extra.get("description")
+        if isinstance(description, str) and description.strip():
+            return description.strip()
+        head, sep, rest = self.trained_on.partition(" ")
+        if head.startswith(("/", "~", "\\")) or (len(head) > 2 and head[1:3] in (":\\", ":/")):
+            head = head.replace("\\", "/").rstrip("/").rsplit("/", 1)[-1] or head
+        return head + sep + rest
+
     def rates_at(self, threshold: float) -> Rates | None:
         """FAR and FRR at this threshold on the validation people (interpolated), or None without a curve."""
         if not self.rate_curve:
@@ -164,6 +176,15 @@ class ModelFile:
         if not low < self.threshold < high:  # a curve that disagrees with the threshold: keep the threshold reachable
             low, high = min(low, self.threshold * 0.5), max(high, self.threshold * 1.5)
         return low, high
+
+    def valid_threshold(self, value: float) -> float:
+        """`value` when it lies in the useful range (the slider's range, so the command line accepts what the window
+        offers), else a ModelError naming the range."""
+        low, high = self.useful_range()
+        if not (isinstance(value, (int, float)) and np.isfinite(value) and value > 0 and low - 1e-9 <= value <= high + 1e-9):
+            raise ModelError(f"the threshold must lie between {low:.3f} and {high:.3f} for this model "
+                             f"(its default: {self.threshold:.3f}), not {value!r}")
+        return float(value)
 
     def _fine_curve(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         # The stored curve is coarse (about 100 rows) and its rates can repeat; inverting it on a fine grid of
