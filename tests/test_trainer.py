@@ -256,6 +256,21 @@ def test_export_parity_and_metadata_round_trip(tmp_path, monkeypatch):
     with torch.no_grad():
         want = encoder(torch.from_numpy(runtime.preprocess(crops))).numpy()
     assert np.abs(runtime.embed(crops) - want).max() < 1e-4
+    # training can continue from the model file: its weights come back, folded BatchNorms included, at any size
+    from trainer.checkpoint import load_weights
+
+    trained = DenseNetEmbedding(ModelConfig(**TINY)).eval()
+    generator = torch.Generator().manual_seed(0)
+    for name, value in trained.state_dict().items():  # statistics as after training (fresh ones are all 0 and 1)
+        if value.is_floating_point():
+            value.copy_(torch.rand(value.shape, generator=generator) + 0.5)
+    export(trained, path, meta, crops)
+    with torch.no_grad():
+        want = trained(torch.from_numpy(runtime.preprocess(crops))).numpy()
+    again = DenseNetEmbedding(ModelConfig(**dict(TINY, input_size=48)))
+    load_weights(again, path)
+    with torch.no_grad():
+        assert np.abs(again.eval()(torch.from_numpy(runtime.preprocess(crops))).numpy() - want).max() < 1e-5
     # a model that disagrees with torch is refused and nothing is written
     import trainer.export
 

@@ -59,12 +59,21 @@ def load_encoder(path: Path) -> tuple[DenseNetEmbedding, dict]:
 
 
 def load_weights(encoder: DenseNetEmbedding, path: Path) -> None:
-    """Start from another run's weights (fine-tuning); the architectures must agree."""
-    state = load_checkpoint(path)
-    if ModelConfig(**state["model_config"]) != encoder.config:
-        raise TrainerError(f"{path} holds a different network ({state['model_config'].get('name')}) "
-                           f"than this run ({encoder.config.name})")
-    encoder.load_state_dict(state["model"])
+    """Start from another run's weights (fine-tuning), or a model file's (.onnx, as `trainer export` wrote it); the
+    networks must agree but for their input size (global pooling makes the weights size-independent)."""
+    if Path(path).suffix == ".onnx":
+        from .onnx_weights import state_from_onnx
+
+        weights, config = state_from_onnx(path)
+        weights = {k: v for k, v in weights.items() if not k.endswith("num_batches_tracked")} | {
+            k: v for k, v in encoder.state_dict().items() if k.endswith("num_batches_tracked")}
+    else:
+        state = load_checkpoint(path)
+        weights, config = state["model"], state["model_config"]
+    theirs, ours = dict(config, input_size=0), dict(encoder.config.to_dict(), input_size=0)
+    if ModelConfig(**theirs) != ModelConfig(**ours):
+        raise TrainerError(f"{path} holds a different network ({config.get('name')}) than this run ({encoder.config.name})")
+    encoder.load_state_dict(weights)
 
 
 def restore(path: Path, encoder, optimizer, scheduler, scaler) -> dict:

@@ -1,0 +1,48 @@
+"""Weights back from a model file this trainer exported, so training can continue from a shipped model.
+
+The export keeps every parameter's name except where ONNX folded a BatchNorm into the convolution before it
+(conv0 + norm0, and each bottleneck's conv1 + norm2): there the convolution gets the folded weight and its BN
+becomes the identity plus the folded bias (weight 1, mean 0, variance 1 - eps), the same function in eval mode.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .errors import TrainerError
+
+_FOLDED_BN = {"conv0": "norm0", "conv1": "norm2"}  # the convolution whose output BN was folded into it
+
+
+def state_from_onnx(path: Path) -> tuple[dict[str, torch.Tensor], dict]:
+    """(state dict, model config) of a faceid model file exported by `trainer export`."""
+    import onnx
+    from onnx import numpy_helper
+
+    try:
+        model = onnx.load(str(path))
+        config = json.loads({p.key: p.value for p in model.metadata_props}["faceid.model_config"])
+    except (OSError, KeyError, ValueError, onnx.onnx_cpp2py_export.checker.ValidationError) as exc:
+        raise TrainerError(f"{Path(path).name} is not a model file this trainer exported ({exc})") from None
+    inits = {t.name: numpy_helper.to_array(t) for t in model.graph.initializer}
+    state = {name: torch.from_numpy(value.copy()) for name, value in inits.items() if not name.startswith("onnx::")}
+    for node in model.graph.node:
+        if node.op_type != "Conv" or not node.input[1].startswith("onnx::"):
+            continue
+        module = node.name.strip("/").rsplit("/", 1)[0].replace("/", ".")  # /features/conv0/Conv -> features.conv0
+        prefix, conv = module.rsplit(".", 1)
+        if conv not in _FOLDED_BN:
+            raise TrainerError(f"{Path(path).name}: unexpected folded convolution {module}")
+        bn = f"{prefix}.{_FOLDED_BN[conv]}"
+        weight, bias = inits[node.input[1]], inits[node.input[2]]
+        state[f"{module}.weight"] = torch.from_numpy(weight.copy())
+        channels = weight.shape[0]
+        state[f"{bn}.weight"] = torch.ones(channels)
+        state[f"{bn}.bias"] = torch.from_numpy(bias.astype(np.float32).copy())
+        state[f"{bn}.running_mean"] = torch.zeros(channels)
+        state[f"{bn}.running_var"] = torch.full((channels,), 1.0 - 1e-5)
+        state[f"{bn}.num_batches_tracked"] = torch.tensor(0)
+    return state, config
