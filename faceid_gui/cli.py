@@ -28,6 +28,15 @@ def _threshold(text: str) -> float:
         raise argparse.ArgumentTypeError(f"must be a positive number, not {text!r}") from None
 
 
+def _fpir(text: str) -> float:
+    from .engine import check_fpir
+
+    try:
+        return check_fpir(float(text))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a share above 0 and at most 1 (0.01 = 1 in 100), not {text!r}") from None
+
+
 def _positive_int(text: str) -> int:
     try:
         value = int(text)
@@ -72,13 +81,16 @@ def _parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser(
         "identify", help="who in the gallery is this? exit 0 named, 1 unknown, 3 ambiguous, 2 error",
-        description="Who in the gallery is this? A person is named only when within the threshold and clearly nearer "
-                    "than the second nearest (exit 0); otherwise 'unknown' (exit 1) or 'A or B?' (exit 3). "
+        description="Who in the gallery is this? A person is named only when within the 1:N threshold and clearly "
+                    "nearer than the second nearest (exit 0); otherwise 'unknown' (exit 1) or 'A or B?' (exit 3). "
+                    "The 1:N threshold shrinks as the gallery grows so that at most --fpir of strangers get a name. "
                     "Every face of the photo is identified (--json: 'faces'), never two with the same name; "
                     "the top-level answer is the largest face's.")
     p.add_argument("image", type=Path)
-    p.add_argument("--top", type=_positive_int, default=5)
-    p.add_argument("--threshold", type=_threshold)
+    p.add_argument("--top", type=_positive_int, default=5, help="candidates listed (never changes the answer)")
+    p.add_argument("--threshold", type=_threshold, help="per-pair ceiling (default: the model's 1:1 threshold)")
+    p.add_argument("--fpir", type=_fpir, default=0.01,
+                   help="share of strangers that may be given a name, whatever the gallery's size (default 0.01)")
     p.add_argument("--json", action="store_true")
 
     p = sub.add_parser("people", help="list enrolled people")
@@ -198,12 +210,15 @@ def cmd_enroll(args) -> int:
 
 
 def cmd_identify(args) -> int:
-    from .engine import AMBIGUOUS, NAMED, identify_all
+    from .engine import AMBIGUOUS, NAMED, identify_all, open_set_rule, rule_in_words
 
     engine = _engine(args)
-    threshold = args.threshold if args.threshold is not None else engine.info.threshold
+    ceiling = args.threshold if args.threshold is not None else engine.info.threshold
     result = engine.analyze_file(args.image)
     with _gallery(args, engine) as gallery:
+        index = gallery.index()
+        rule = open_set_rule(engine.info.rate_curve, len(index), args.fpir, ceiling=ceiling, people=index.people)
+        threshold = rule.threshold
         everyone = identify_all(gallery.index(), [f.embedding for f in result.faces], threshold, k=args.top)
         stale, skipped, empty = gallery.stale_count(), gallery.skipped_rows, len(gallery.index()) == 0
     if stale:
@@ -218,8 +233,10 @@ def cmd_identify(args) -> int:
                                          if len(faces) > 1 else "")]
                      + [f"  {m.name:24s} {m.distance:.4f}" for m in who.candidates[:args.top]])
     _print({"image": str(args.image), "threshold": threshold, "identity": who.label, "status": who.status,
-            "could_be": [m.name for m in who.rivals], "candidates": rows, "faces": faces}, args.json,
-           "the gallery is empty" if empty else text)
+            "could_be": [m.name for m in who.rivals], "candidates": rows, "faces": faces,
+            "open_set": {"people": rule.people, "faces": rule.faces, "target_fpir": rule.target_fpir, "fpir_bound": rule.fpir_bound,
+                         "fnir_estimate": rule.fnir}}, args.json,
+           "the gallery is empty" if empty else f"{text}\n{rule_in_words(rule)}")
     return {NAMED: 0, AMBIGUOUS: EXIT_UNCERTAIN}.get(who.status, EXIT_DIFFERENT)
 
 

@@ -6,7 +6,8 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, QSettings, QThreadPool, Signal
 
-from ..engine import FaceEngine, FaceIdError, Gallery, check_threshold, one_in
+from ..engine import (DEFAULT_FPIR, FaceEngine, FaceIdError, Gallery, OpenSetRule, check_fpir, check_threshold, one_in,
+                      open_set_rule)
 from ..errorlog import unexpected_error
 from ..paths import user_data_dir
 from .widgets import ThresholdBar
@@ -14,6 +15,7 @@ from .workers import Task
 
 ORG, APP = "faceid", "faceid"
 GUI_BUSY_TIMEOUT = 0.5  # seconds a gallery write on the GUI thread waits for another writer
+FPIR_KEY = "identify/fpir"  # the share of strangers 1:N may name (engine/open_set.py), one setting for every model
 
 
 def app_settings() -> QSettings:
@@ -47,6 +49,26 @@ class AppState(QObject):
         self.pool = QThreadPool.globalInstance()
         self.tasks: set[Task] = set()
         self.threshold = self._saved_threshold()
+        self.fpir = self._saved_fpir()
+
+    def _saved_fpir(self) -> float:
+        try:
+            return check_fpir(float(self.settings.value(FPIR_KEY, DEFAULT_FPIR)))
+        except (TypeError, ValueError):
+            return DEFAULT_FPIR
+
+    def set_fpir(self, value: float) -> None:
+        """The 1:N target; the tabs hear of it as a threshold change (the 1:N threshold moved)."""
+        self.fpir = check_fpir(value)
+        self.settings.setValue(FPIR_KEY, self.fpir)
+        self.threshold_changed.emit(self.threshold)
+
+    def identify_rule(self) -> OpenSetRule:
+        """The 1:N threshold for the gallery as it is now: at most `fpir` of strangers named, never looser than
+        the slider's threshold."""
+        index = self.gallery.index()
+        return open_set_rule(self.engine.info.rate_curve, len(index), self.fpir, ceiling=self.threshold,
+                             people=index.people)
 
     def _open_gallery(self) -> Gallery:
         # A short busy timeout: gallery writes run on the GUI thread, which must never stall for long.

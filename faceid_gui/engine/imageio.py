@@ -15,6 +15,9 @@ from .. import MAX_IMAGE_PIXELS
 from .errors import ImageError
 
 MAX_FILE_BYTES = 64 * 1024 * 1024
+# File names a folder scan looks at: the formats decode_image reads (it still checks the content, not the name).
+IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".jpe", ".png", ".gif", ".bmp", ".dib", ".webp", ".tif", ".tiff",
+                            ".pbm", ".pgm", ".ppm", ".pnm"})
 # Refused from the header, before any pixel is decoded; OpenCV's own limit (OPENCV_IO_MAX_IMAGE_PIXELS, set in
 # faceid_gui/__init__.py before cv2 loads) is only the backstop for a header this parser misreads.
 MAX_PIXELS = MAX_IMAGE_PIXELS

@@ -67,7 +67,7 @@ class GalleryIndex:
 
     @property
     def people(self) -> int:
-        """How many people have a usable face: the N of the open-set 1:N rule (engine/open_set.py)."""
+        """How many people have a usable face (the open-set rule counts their faces: len(index))."""
         return len(self._group_ids)
 
     def person_id(self, name: str) -> int | None:
