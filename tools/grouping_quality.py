@@ -50,7 +50,7 @@ def main() -> int:
     if args.link:
         params = GroupingParams(args.link, args.min_samples)
     else:
-        params = grouping_params(FaceEngine(prefer="cpu").info)
+        params = grouping_params(FaceEngine(prefer="cpu").info, len(labels))
         params = GroupingParams(params.link_distance, args.min_samples)
     started = time.perf_counter()
     groups = group_embeddings(embeddings, params)
