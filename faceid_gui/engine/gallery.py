@@ -262,6 +262,14 @@ class Gallery:
                            "VALUES (?, ?, ?, ?, ?, ?)", [(person_id, *r) for r in removed.rows])
 
     @_guarded
+    def replace_embedding(self, face_id: int, embedding, thumbnail: bytes | None = None) -> None:
+        """A face re-embedded by the model in use (engine/reembed.py); the thumbnail too when a better one is given."""
+        with self._transaction() as db:
+            db.execute("UPDATE faces SET embedding = ?, model_fingerprint = ?, thumbnail = COALESCE(?, thumbnail) "
+                       "WHERE id = ?", (_embedding_blob(embedding, self.embedding_size), self.model_fingerprint,
+                                        thumbnail, face_id))
+
+    @_guarded
     def forget_stale(self, name: str) -> int:
         """Drop a person's faces made with another model (after re-enrolment)."""
         with self._transaction() as db:

@@ -79,6 +79,6 @@ def suggestions(library, index: GalleryIndex, threshold: float) -> dict[str, lis
     found: dict[str, list[int]] = {}
     for faces in by_photo.values():
         for face, who in zip(faces, identify_all(index, [f.embedding for f in faces], threshold)):
-            if who.status == NAMED:
+            if who.status == NAMED and (face.not_person or "").casefold() != who.best.name.casefold():
                 found.setdefault(who.best.name, []).append(face.id)
     return dict(sorted(found.items(), key=lambda item: -len(item[1])))

@@ -275,6 +275,14 @@ def _png_chunks_intact(data: bytes) -> bool:
     return False
 
 
+def encode_png(rgb: np.ndarray) -> bytes:
+    """Lossless: an enrolled face's aligned crop, re-embedded exactly when the model changes."""
+    ok, buf = cv2.imencode(".png", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
+    if not ok:
+        raise ImageError("could not encode PNG")
+    return buf.tobytes()
+
+
 def encode_jpeg(rgb: np.ndarray, quality: int = 90) -> bytes:
     ok, buf = cv2.imencode(".jpg", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, quality])
     if not ok:

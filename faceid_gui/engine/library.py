@@ -36,13 +36,14 @@ CREATE TABLE IF NOT EXISTS faces (
     cluster INTEGER,
     person TEXT,
     ignored INTEGER NOT NULL DEFAULT 0,
-    kept_out INTEGER NOT NULL DEFAULT 0
+    kept_out INTEGER NOT NULL DEFAULT 0,
+    not_person TEXT
 );
 CREATE INDEX IF NOT EXISTS faces_photo ON faces(photo_id);
 """
 APPLICATION_ID = 0x4643494C  # "FCIL": a faceid photo library
 # The face state the review can change, in this order; undo puts these values back.
-STATE = ("cluster", "person", "ignored", "kept_out")
+STATE = ("cluster", "person", "ignored", "kept_out", "not_person")
 
 
 def library_path(gallery_path: Path) -> Path:
@@ -58,12 +59,14 @@ class LibraryFace:
     path: str
     box: np.ndarray  # x1, y1, x2, y2
     score: float
+    landmarks: np.ndarray  # (5, 2)
     embedding: np.ndarray
     groupable: bool
     cluster: int | None
     person: str | None
     ignored: bool
     kept_out: bool
+    not_person: str | None  # a name the user said this face is not (a rejected suggestion)
 
     @property
     def xywh(self) -> list[float]:
@@ -149,12 +152,13 @@ class Library:
         """Faces made with the current model (others wait for a re-scan), filtered by an SQL condition on f."""
         with self._errors():
             rows = self._db.execute(
-                "SELECT f.id, f.photo_id, p.path, f.box, f.score, f.embedding, f.groupable, f.cluster, f.person, "
-                f"f.ignored, f.kept_out FROM faces f JOIN photos p ON p.id = f.photo_id "
+                "SELECT f.id, f.photo_id, p.path, f.box, f.score, f.landmarks, f.embedding, f.groupable, f.cluster, "
+                "f.person, f.ignored, f.kept_out, f.not_person FROM faces f JOIN photos p ON p.id = f.photo_id "
                 f"WHERE p.model_fingerprint = ? AND ({where}) ORDER BY f.id",
                 (self.model_fingerprint, *params)).fetchall()
-        return [LibraryFace(r[0], r[1], r[2], np.frombuffer(r[3], np.float32), r[4], np.frombuffer(r[5], np.float32),
-                            bool(r[6]), r[7], r[8], bool(r[9]), bool(r[10])) for r in rows]
+        return [LibraryFace(r[0], r[1], r[2], np.frombuffer(r[3], np.float32), r[4],
+                            np.frombuffer(r[5], np.float32).reshape(5, 2), np.frombuffer(r[6], np.float32),
+                            bool(r[7]), r[8], r[9], bool(r[10]), bool(r[11]), r[12]) for r in rows]
 
     def embeddings(self, where: str = "1", params: tuple = ()) -> tuple[np.ndarray, np.ndarray]:
         """(face ids, embeddings (n, D)) of the faces matching `where`, without building LibraryFace objects."""

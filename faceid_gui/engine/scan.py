@@ -175,7 +175,8 @@ def _write(library: Library, batch, summary: ScanSummary) -> None:
             old = db.execute("SELECT id FROM photos WHERE path = ?", (path,)).fetchone()
             kept = []
             if old:
-                kept = db.execute("SELECT box, person, ignored, kept_out FROM faces WHERE photo_id = ?", old).fetchall()
+                kept = db.execute("SELECT box, person, ignored, kept_out, not_person FROM faces WHERE photo_id = ?",
+                                  old).fetchall()
                 db.execute("DELETE FROM photos WHERE id = ?", old)
             photo_id = db.execute("INSERT INTO photos(path, size, mtime, quick_hash, model_fingerprint, error) "
                                   "VALUES (?, ?, ?, ?, ?, ?)",
@@ -183,9 +184,9 @@ def _write(library: Library, batch, summary: ScanSummary) -> None:
             for face, ok in zip(faces, fit):
                 box = np.asarray(face.face.box, np.float32)
                 state = next((k[1:] for k in kept if box_iou(box, np.frombuffer(k[0], np.float32)) >= 0.5),
-                             (None, 0, 0))
+                             (None, 0, 0, None))
                 db.execute("INSERT INTO faces(photo_id, box, score, landmarks, embedding, groupable, person, ignored, "
-                           "kept_out) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                           "kept_out, not_person) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                            (photo_id, box.tobytes(), float(face.face.score),
                             np.asarray(face.face.landmarks, np.float32).tobytes(),
                             np.asarray(face.embedding, np.float32).tobytes(), int(ok), *state))
