@@ -105,6 +105,9 @@ def _parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("info", help="model, provider and gallery details")
     p.add_argument("--json", action="store_true")
+    from .cli_people import register  # scan, groups, find, reembed
+
+    register(sub)
     return parser
 
 
@@ -321,7 +324,7 @@ def _run(args) -> int:
             from .app.main import run_gui
 
             return run_gui(args)
-        return COMMANDS[args.command](args)
+        return (getattr(args, "handler", None) or COMMANDS[args.command])(args)
     except FaceIdError as exc:
         print(f"faceid: {exc}", file=sys.stderr)
         return EXIT_ERROR

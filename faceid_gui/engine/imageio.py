@@ -82,16 +82,17 @@ def decode_image(data: bytes, name: str = "image") -> np.ndarray:
 def _quiet_stderr():
     """libpng and libjpeg print warnings straight to file descriptor 2; send them to the null device.
 
-    Python-level writes to stderr from other threads during a decode are lost too; a lock keeps decodes
-    from restoring each other's descriptors.
+    Python-level writes to stderr from other threads during a decode are lost too. The lock covers saving the
+    descriptor as well: a decode that saved it while another had it pointed at the null device would "restore" the
+    null device for good (the folder scan decodes on two threads; its summary line vanished that way).
     """
-    try:
-        sys.stderr.flush()
-        saved = os.dup(2)
-    except (OSError, ValueError, AttributeError):
-        yield  # no usable descriptor 2 (a windowed app): nothing can leak
-        return
     with _stderr_lock:
+        try:
+            sys.stderr.flush()
+            saved = os.dup(2)
+        except (OSError, ValueError, AttributeError):
+            yield  # no usable descriptor 2 (a windowed app): nothing can leak
+            return
         null = os.open(os.devnull, os.O_WRONLY)
         try:
             os.dup2(null, 2)
