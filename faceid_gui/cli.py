@@ -54,7 +54,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--provider", choices=["auto", "cpu", "cuda"],
                         help="inference device (default: $FACEID_PROVIDER, else auto)")
     parser.add_argument("--screenshot", type=Path, help="render the window to this PNG offscreen and exit")
-    parser.add_argument("--tab", choices=["compare", "live", "enroll", "gallery"], default="compare")
+    parser.add_argument("--tab", choices=["compare", "live", "enroll", "gallery", "people"], default="compare")
     parser.add_argument("--compare", nargs=2, type=Path, metavar=("A", "B"), help="photos to show on the Compare tab")
     parser.add_argument("--video", help="video file or camera index for the Live tab")
     parser.add_argument("--self-test", action="store_true", help="check models and inference, exit 0 when all pass")
