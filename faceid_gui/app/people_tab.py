@@ -33,6 +33,7 @@ class PeopleTab(QWidget):
         self.groups = _grid(GROUP_ICON_PX)
         self.groups.setAccessibleName("Groups of faces")
         self.groups.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.groups.setUniformItemSizes(False)  # an item laid out before its picture came must not size the rest
         self.faces = _grid(FACE_ICON_PX)
         self.faces.setGridSize(QSize(FACE_ICON_PX + 16, FACE_ICON_PX + 16))
         self.faces.setAccessibleName("Faces of the selected group")
@@ -112,16 +113,16 @@ class PeopleTab(QWidget):
         self.groups.blockSignals(True)
         self.groups.clear()
         for key, faces in self.entries.items():
-            text = (f"{key[1]}?\n{plural(len(faces), 'face')} may be" if key[0] == "suggestion"
+            text = (f"{key[1]}?\n{plural(len(faces), 'face')}" if key[0] == "suggestion"
                     else f"Group {key[1] + 1}\n{plural(len(faces), 'face')}")
-            item = QListWidgetItem(text)
+            item = QListWidgetItem(QIcon(thumbnail_pixmap(None, GROUP_ICON_PX)), text)  # grey until the picture comes
             item.setData(Qt.ItemDataRole.UserRole, key)
             self.groups.addItem(item)
         self.groups.blockSignals(False)
         ungrouped = len(self.library.embeddings("f.cluster IS NULL AND f.person IS NULL AND f.ignored = 0")[0])
-        self.overview.setText(f"{plural(self.library.photo_count(), 'photo')} scanned · {plural(len(groups), 'group')}"
-                              f" · {plural(ungrouped, 'face')} in no group · {plural(len(suggested), 'suggestion')}"
-                              if self.library.photo_count() else "No folder scanned yet.")
+        photos = self.library.photo_count()
+        self.overview.setText(f"{photos:,} photos scanned · {plural(len(groups), 'group')} · {ungrouped:,} faces in "
+                              f"no group · {plural(len(suggested), 'suggestion')}" if photos else "No folder scanned yet.")
         keys = [self.groups.item(i).data(Qt.ItemDataRole.UserRole) for i in range(self.groups.count())]
         self.groups.setCurrentRow(keys.index(current) if current in keys else 0 if keys else -1)
         self.show_faces()
@@ -136,7 +137,7 @@ class PeopleTab(QWidget):
         faces = self.entries.get(key, []) if key else []
         self.faces.clear()
         for face in faces[:SHOWN_FACES]:
-            item = QListWidgetItem()
+            item = QListWidgetItem(QIcon(thumbnail_pixmap(None, FACE_ICON_PX)), "")
             item.setData(Qt.ItemDataRole.UserRole, face.id)
             item.setToolTip(face.path)
             self.faces.addItem(item)

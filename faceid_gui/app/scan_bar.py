@@ -123,7 +123,7 @@ class ScanBar(QWidget):
 
     def _done(self, summary) -> None:
         self._ended()
-        words = (f"{plural(summary.found, 'photo')}: {summary.analysed:,} analysed, {summary.unchanged:,} unchanged"
+        words = (f"{summary.found:,} photos: {summary.analysed:,} analysed, {summary.unchanged:,} unchanged"
                  + (f", {summary.moved} moved" if summary.moved else "") + (f", {summary.deleted} gone" if summary.deleted else "")
                  + (f", {len(summary.failed)} unreadable" if summary.failed else "")
                  + (" — cancelled: scan again to go on" if summary.cancelled else "") + f" ({summary.seconds:.0f} s).")
