@@ -87,3 +87,20 @@ def test_suggestions_for_an_enrolled_person_are_accepted_in_bulk_and_find_ranks_
     assert tab.find.results.count() >= 3
     assert " same " in tab.find.results.item(0).text()
     assert "Eileen: 3 photos same" in tab.find.summary.text() or "Eileen:" in tab.find.summary.text()
+
+
+def test_the_gallery_reembeds_faces_of_another_model(qtbot, window):  # noqa: F811
+    import numpy as np
+
+    from faceid_gui.engine import Gallery, NewFace
+
+    made = window.state.engine.analyze_file(sample("astronaut.jpg")).chosen.new_face(str(sample("astronaut.jpg")))
+    with Gallery(window.state.gallery_path, "old-model", 32) as old:
+        old.enroll("Eileen", [NewFace(np.ones(32, np.float32), "old-model", made.thumbnail, made.source)])
+    window.state.gallery_changed.emit()
+    tab = window.gallery
+    assert tab.reembed_button.isEnabled() and "Re-embed" in tab.notice.text()
+    with qtbot.waitSignal(window.state.idle, timeout=20000):
+        tab.reembed_button.click()
+    assert window.state.gallery.stale_count() == 0 and "1 from their photos" in tab.notice.text()
+    assert not tab.reembed_button.isEnabled()
