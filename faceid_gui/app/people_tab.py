@@ -3,7 +3,7 @@ already enrolled; name a group (enrols it), merge two, take faces out, ignore fa
 suggestions, undo; and "where is this person?" (find_panel). The work itself is engine/people.py."""
 from __future__ import annotations
 
-from PySide6.QtCore import QSize, Qt
+from PySide6.QtCore import QSize, Qt, QTimer
 from PySide6.QtGui import QIcon, QKeySequence
 from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QInputDialog, QLabel, QListWidgetItem, QMessageBox,
                                QPushButton, QSplitter, QVBoxLayout, QWidget)
@@ -20,6 +20,7 @@ from .widgets import plural, thumbnail_pixmap
 
 GROUP_ICON_PX, FACE_ICON_PX = 88, 72
 SHOWN_FACES = 300  # faces drawn for one group; the actions still apply to all of them
+REFRESH_DELAY_MS = 300
 
 
 class PeopleTab(QWidget):
@@ -27,6 +28,7 @@ class PeopleTab(QWidget):
         super().__init__()
         self.state = state
         self.undo_stack: list = []  # library.Undo, newest last
+        self.entries: dict = {}  # ("group", k) or ("suggestion", name) -> faces, in the order shown
         self.library = self._open_library()
         self.thumbs = FaceThumbs(state)
         self.scan = ScanBar(state, self.library.path)
@@ -57,8 +59,10 @@ class PeopleTab(QWidget):
         self.faces.itemSelectionChanged.connect(self._enable)
         self.thumbs.ready.connect(self._icons)
         self.scan.finished.connect(lambda _: self.refresh())
-        state.gallery_changed.connect(self.refresh)
-        state.threshold_changed.connect(lambda _: self.refresh())
+        # A refresh reads every face (0.4 s for 5,000): a slider drag or a burst of gallery changes gets one.
+        self._later = QTimer(self, singleShot=True, interval=REFRESH_DELAY_MS, timeout=self.refresh)
+        state.gallery_changed.connect(self._later.start)
+        state.threshold_changed.connect(self._later.start)
         state.engine_changed.connect(self._model_changed)
         self.refresh()
 
@@ -235,7 +239,9 @@ class PeopleTab(QWidget):
             return
         if record:
             self.undo_stack.append(done)
-        self.state.gallery_changed.emit()  # refreshes this tab too
+        self.refresh()
+        self.state.gallery_changed.emit()  # the other tabs (this one's own refresh, queued by it, is dropped)
+        self._later.stop()
 
     def _model_changed(self) -> None:
         """Faces found by the old model wait for a re-scan; the undo history belongs to the old model's faces."""

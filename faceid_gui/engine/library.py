@@ -42,6 +42,7 @@ CREATE TABLE IF NOT EXISTS faces (
 CREATE INDEX IF NOT EXISTS faces_photo ON faces(photo_id);
 """
 APPLICATION_ID = 0x4643494C  # "FCIL": a faceid photo library
+SCHEMA_VERSION = 1  # PRAGMA user_version; raise with any change to SCHEMA (and teach _open to upgrade the old one)
 # The face state the review can change, in this order; undo puts these values back.
 STATE = ("cluster", "person", "ignored", "kept_out", "not_person")
 
@@ -101,7 +102,13 @@ class Library:
                 if has_tables:
                     self._db.close()
                     raise GalleryError(f"{self.path} is not a faceid photo library; it was left untouched")
-                self._db.executescript(f"BEGIN IMMEDIATE; {SCHEMA} PRAGMA application_id = {APPLICATION_ID}; COMMIT;")
+                self._db.executescript(f"BEGIN IMMEDIATE; {SCHEMA} PRAGMA application_id = {APPLICATION_ID}; "
+                                       f"PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;")
+            version = self._db.execute("PRAGMA user_version").fetchone()[0]
+            if version != SCHEMA_VERSION:
+                self._db.close()
+                raise GalleryError(f"{self.path} is a photo library of another faceid version ({version}); move it "
+                                   "away and scan again")
 
     @contextlib.contextmanager
     def _errors(self):
