@@ -104,3 +104,19 @@ def test_the_gallery_reembeds_faces_of_another_model(qtbot, window):  # noqa: F8
         tab.reembed_button.click()
     assert window.state.gallery.stale_count() == 0 and "1 from their photos" in tab.notice.text()
     assert not tab.reembed_button.isEnabled()
+
+
+def test_an_unusable_library_is_said_on_the_tab_and_the_app_still_starts(qtbot, engine, tmp_path):
+    import sqlite3
+
+    from faceid_gui.app.main_window import MainWindow
+    from faceid_gui.app.state import AppState
+    from faceid_gui.engine.library import library_path
+
+    with sqlite3.connect(library_path(tmp_path / "g.sqlite3")) as db:
+        db.execute("CREATE TABLE other (x)")
+    win = MainWindow(AppState(engine, tmp_path / "g.sqlite3"))
+    qtbot.addWidget(win)
+    assert "not a faceid photo library" in win.people.overview.text()
+    assert not win.people.scan.scan_button.isEnabled() and not win.people.buttons["name"].isEnabled()
+    win.shutdown()

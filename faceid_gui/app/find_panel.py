@@ -53,7 +53,7 @@ class FindPanel(QWidget):
 
     def find(self) -> None:
         name = self.who.currentText()
-        if not name:
+        if not name or self.library is None:
             return
         threshold = self.state.threshold
         try:

@@ -31,7 +31,7 @@ class PeopleTab(QWidget):
         self.entries: dict = {}  # ("group", k) or ("suggestion", name) -> faces, in the order shown
         self.library = self._open_library()
         self.thumbs = FaceThumbs(state)
-        self.scan = ScanBar(state, self.library.path)
+        self.scan = ScanBar(state, library_path(state.gallery_path))
         self.groups = _grid(GROUP_ICON_PX)
         self.groups.setAccessibleName("Groups of faces")
         self.groups.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
@@ -66,8 +66,14 @@ class PeopleTab(QWidget):
         state.engine_changed.connect(self._model_changed)
         self.refresh()
 
-    def _open_library(self) -> Library:
-        return Library(library_path(self.state.gallery_path), self.state.engine.info.fingerprint, busy_timeout=0.5)
+    def _open_library(self) -> Library | None:
+        """The library, or None when it cannot be used (the tab then says why; the other tabs work on)."""
+        self.library_error = ""
+        try:
+            return Library(library_path(self.state.gallery_path), self.state.engine.info.fingerprint, busy_timeout=0.5)
+        except FaceIdError as exc:
+            self.library_error = str(exc)
+            return None
 
     def _layout(self) -> None:
         left = QWidget()
@@ -104,6 +110,13 @@ class PeopleTab(QWidget):
     def refresh(self) -> None:
         """Groups and suggestions as the library and gallery are now; the selection is kept when it still exists."""
         current = self.selected()
+        self.scan.scan_button.setEnabled(self.library is not None and not self.scan.running)
+        if self.library is None:
+            self.entries = {}
+            self.groups.clear()
+            self.show_faces()
+            self.overview.setText(self.library_error)
+            return
         try:
             groups = self.library.groups()
             rule = self.state.identify_rule()
@@ -245,7 +258,8 @@ class PeopleTab(QWidget):
 
     def _model_changed(self) -> None:
         """Faces found by the old model wait for a re-scan; the undo history belongs to the old model's faces."""
-        self.library.close()
+        if self.library is not None:
+            self.library.close()
         self.library = self._open_library()
         self.find.library = self.library
         self.undo_stack.clear()
