@@ -1,12 +1,12 @@
 """pytest-qt, offscreen: the People tab on a real scan (real engine, real SQLite, real widgets)."""
-import shutil
-
 import cv2
 import pytest
 from PySide6.QtWidgets import QInputDialog, QMessageBox
 
+from . import test_gui
 from .conftest import sample
-from .test_gui import window  # noqa: F401 - the fixture
+
+window = test_gui.window  # the same window fixture as the other GUI tests
 
 
 @pytest.fixture()
@@ -30,7 +30,7 @@ def _keys(tab):
     return list(tab.entries)
 
 
-def test_scan_group_name_undo_take_out_merge_and_find(qtbot, window, photos, monkeypatch):  # noqa: F811
+def test_scan_group_name_undo_take_out_merge_and_find(qtbot, window, photos, monkeypatch):
     tab = window.people
     window.show_tab("people")
     _scan(qtbot, tab, photos)
@@ -69,7 +69,7 @@ def test_scan_group_name_undo_take_out_merge_and_find(qtbot, window, photos, mon
     assert sorted(len(f) for f in tab.entries.values()) == [2, 3]
 
 
-def test_suggestions_for_an_enrolled_person_are_accepted_in_bulk_and_find_ranks_photos(qtbot, window, photos,  # noqa: F811
+def test_suggestions_for_an_enrolled_person_are_accepted_in_bulk_and_find_ranks_photos(qtbot, window, photos,
                                                                                        monkeypatch):
     tab = window.people
     astronaut = window.state.engine.analyze_file(sample("astronaut.jpg")).chosen
@@ -89,7 +89,7 @@ def test_suggestions_for_an_enrolled_person_are_accepted_in_bulk_and_find_ranks_
     assert "Eileen: 3 photos same" in tab.find.summary.text() or "Eileen:" in tab.find.summary.text()
 
 
-def test_the_gallery_reembeds_faces_of_another_model(qtbot, window):  # noqa: F811
+def test_the_gallery_reembeds_faces_of_another_model(qtbot, window):
     import numpy as np
 
     from faceid_gui.engine import Gallery, NewFace

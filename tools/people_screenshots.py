@@ -103,6 +103,7 @@ def main() -> int:
         wait(tab.thumbs.ready, ms=3000)
     shoot("people_find")
     window.close()
+    app.processEvents()
     return 0
 
 

@@ -14,7 +14,6 @@ from ..engine.grouping import regroup
 from ..engine.library import Library
 from ..engine.scan import scan_folder
 from .state import AppState, error_text
-from .widgets import plural
 
 
 def time_left(done: int, total: int, seconds: float) -> str:
