@@ -20,6 +20,12 @@ class FaceThumbs(QObject):
         self.pictures: dict[int, bytes | None] = {}
         self._wanted: dict[int, object] = {}
         self._running = False
+        self._stopped = False
+
+    def stop(self) -> None:
+        """At shutdown: no new background work (the running batch is cancelled with the other pool tasks)."""
+        self._stopped = True
+        self._wanted.clear()
 
     def get(self, face) -> bytes | None:
         """The face's picture, or None for now (it is then fetched, and `ready` fires)."""
@@ -35,7 +41,7 @@ class FaceThumbs(QObject):
         self._wanted.clear()
 
     def _next(self) -> None:
-        if self._running or not self._wanted:
+        if self._running or self._stopped or not self._wanted:
             return
         batch = [self._wanted.pop(k) for k in list(self._wanted)[:BATCH]]
         self._running = True

@@ -147,6 +147,7 @@ class MainWindow(QMainWindow):
         self.live.stop()
         self.enroll.stop_capture()
         self.people.scan.stop()
+        self.people.thumbs.stop()
         for task in list(self.state.tasks):
             task.cancelled.set()
         self.state.pool.waitForDone(SHUTDOWN_WAIT_MS)
