@@ -29,15 +29,14 @@ def find_person(library, index: GalleryIndex, name: str, threshold: float, band=
     if person is None:
         raise GalleryError(f"no one called {name!r} in the gallery (with faces of the model in use)")
     own = index.embeddings[index.person_ids == person]
-    ids, embeddings = library.embeddings("f.ignored = 0")
-    if not len(ids):
+    faces = library.faces("f.ignored = 0")
+    if not faces:
         return []
+    embeddings = np.stack([f.embedding for f in faces])
     nearest = np.min(np.stack([distances(e, embeddings) for e in own]), axis=0)
-    faces = {f.id: f for f in library.faces("f.ignored = 0")}
     prefix = None if under is None else str(Path(os.path.abspath(under))) + os.sep
     best: dict[str, Found] = {}
-    for face_id, d in zip(ids, nearest):
-        face = faces[int(face_id)]
+    for face, d in zip(faces, nearest):
         if prefix is not None and not face.path.startswith(prefix):
             continue
         if face.path not in best or d < best[face.path].distance:

@@ -1,7 +1,9 @@
-"""Review of the scanned faces, as plain calls the People tab and the CLI share: name faces (enrols them in the
+"""Review of the scanned faces as plain calls, free of Qt (the People tab is their one caller): name faces (enrols them in the
 gallery, after the enrolment checks), merge groups, take faces out, ignore them for good, accept or reject
 suggestions, and undo any of these. Each action returns a library.Undo."""
 from __future__ import annotations
+
+from pathlib import Path
 
 from .align import CANONICAL_SIZE, align_face
 from .errors import FaceIdError, GalleryError
@@ -20,7 +22,7 @@ def naming_problems(library: Library, gallery, face_ids, name: str, threshold: f
     """What the enrolment checks (matching.enrolment_problems) say about naming these faces `name`, in words."""
     faces = faces_by_id(library, face_ids)
     problems = enrolment_problems(gallery.index(), name, [f.embedding for f in faces], threshold, band)
-    return [f"{faces[k].path.rsplit('/', 1)[-1]}: {why}" for k, why in problems]
+    return [f"{Path(faces[k].path).name}: {why}" for k, why in problems]
 
 
 def name_faces(library: Library, gallery, face_ids, name: str) -> Undo:
