@@ -1,5 +1,5 @@
-"""Review of the scanned faces as plain calls, free of Qt (the People tab is their one caller): name faces (enrols them in the
-gallery, after the enrolment checks), merge groups, take faces out, ignore them for good, accept or reject
+"""Review of the scanned faces as plain calls, free of Qt (the People tab is their caller): name faces (enrols them
+in the gallery, after the enrolment checks), merge groups, take faces out, ignore them for good, accept or reject
 suggestions, and undo any of these. Each action returns a library.Undo."""
 from __future__ import annotations
 
