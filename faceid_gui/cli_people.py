@@ -72,16 +72,18 @@ def cmd_scan(args) -> int:
         summary = _scan(engine, library, args.dir, args.json)
         index = gallery.index()
         rule = open_set_rule(engine.info.rate_curve, len(index), ceiling=engine.info.threshold, people=index.people)
-        prefix = str(Path(os.path.abspath(args.dir))) + os.sep
-        photos: dict[str, list] = {}
-        for face in library.faces("p.path LIKE ? ESCAPE '\\'", (_like_prefix(prefix),)):
-            photos.setdefault(face.path, []).append(face)
-        for path, faces in sorted(photos.items()):
+        root = Path(os.path.abspath(args.dir))
+        photos: dict[str, list] = {path: [] for path, _ in library.photos(root)}
+        errors = dict(library.photos(root))
+        for face in library.faces():
+            if face.path in photos:
+                photos[face.path].append(face)
+        for path, faces in photos.items():
             named = identify_all(index, [f.embedding for f in faces], rule.threshold)
             rows = [{"box": [round(v, 1) for v in f.xywh], "identity": f.person or w.label,
                      "status": "named" if f.person else w.status, "group": f.cluster} for f, w in zip(faces, named)]
-            _print({"path": path, "faces": rows}, args.json,
-                   f"{path}: {', '.join(r['identity'] for r in rows)}")
+            record = {"path": path, "faces": rows} | ({"error": errors[path]} if errors[path] else {})
+            _print(record, args.json, f"{path}: " + (errors[path] or ", ".join(r["identity"] for r in rows) or "no face"))
     return EXIT_ERROR if summary.found and len(summary.failed) == summary.found else 0
 
 
@@ -133,6 +135,3 @@ def cmd_reembed(args) -> int:
         print(f"  {name}: {why}", file=sys.stderr)
     return 0
 
-
-def _like_prefix(prefix: str) -> str:
-    return prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"

@@ -12,14 +12,16 @@ def test_scan_groups_find_and_their_exit_codes(tmp_path):
     shutil.copy(sample("astronaut.jpg"), photos / "astronaut.jpg")
     shutil.copy(sample("camera.jpg"), photos / "sub" / "camera.jpg")
     group_photo(photos / "sub")
+    (photos / "sub" / "notes.png").write_bytes(b"not an image")
     gallery = str(tmp_path / "g.sqlite3")
     scan = faceid("--gallery", gallery, "scan", str(photos), "--json")
     assert scan.returncode == 0, scan.stderr
     lines = [json.loads(line) for line in scan.stdout.splitlines()]
-    assert [len(line["faces"]) for line in lines] == [1, 1, 2]  # astronaut, camera, group (sorted by path)
+    assert [len(line["faces"]) for line in lines] == [1, 1, 2, 0]  # astronaut, camera, group, notes (by path)
+    assert "not an image" in lines[3]["error"] and "error" not in lines[0]
     assert all(face["identity"] == "unknown" for line in lines for face in line["faces"])
-    assert "3 analysed" in scan.stderr
-    assert "0 analysed, 3 unchanged" in faceid("--gallery", gallery, "scan", str(photos), "--json").stderr
+    assert "4 analysed" in scan.stderr and "1 unreadable" in scan.stderr
+    assert "0 analysed, 4 unchanged" in faceid("--gallery", gallery, "scan", str(photos), "--json").stderr
     groups = faceid("--gallery", gallery, "groups", "--json")
     assert groups.returncode == 0 and isinstance(json.loads(groups.stdout), list)
     assert faceid("--gallery", gallery, "enroll", "Eileen", str(sample("astronaut.jpg"))).returncode == 0

@@ -149,6 +149,13 @@ class Library:
         prefix = None if root is None else str(Path(root)) + os.sep
         return {r[0]: r[1:] for r in rows if prefix is None or r[0].startswith(prefix)}
 
+    def photos(self, root: Path | None = None) -> list[tuple[str, str | None]]:
+        """(path, why it could not be read or None) of indexed photos, by path (under root, when given)."""
+        with self._errors():
+            rows = self._db.execute("SELECT path, error FROM photos ORDER BY path").fetchall()
+        prefix = None if root is None else str(Path(root)) + os.sep
+        return [(p, e) for p, e in rows if prefix is None or p.startswith(prefix)]
+
     def photo_count(self) -> int:
         with self._errors():
             return self._db.execute("SELECT COUNT(*) FROM photos").fetchone()[0]
