@@ -213,14 +213,14 @@ def cmd_enroll(args) -> int:
 
 
 def cmd_identify(args) -> int:
-    from .engine import AMBIGUOUS, NAMED, identify_all, open_set_rule, rule_in_words
+    from .engine import AMBIGUOUS, NAMED, gallery_rule, identify_all, rule_in_words
 
     engine = _engine(args)
     ceiling = args.threshold if args.threshold is not None else engine.info.threshold
     result = engine.analyze_file(args.image)
     with _gallery(args, engine) as gallery:
         index = gallery.index()
-        rule = open_set_rule(engine.info.rate_curve, len(index), args.fpir, ceiling=ceiling, people=index.people)
+        rule = gallery_rule(engine.info, index, args.fpir, ceiling)
         threshold = rule.threshold
         everyone = identify_all(gallery.index(), [f.embedding for f in result.faces], threshold, k=args.top)
         stale, skipped, empty = gallery.stale_count(), gallery.skipped_rows, len(gallery.index()) == 0

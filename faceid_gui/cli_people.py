@@ -65,13 +65,13 @@ def cmd_scan(args) -> int:
     import os
 
     from .cli import EXIT_ERROR, _print
-    from .engine import identify_all, open_set_rule
+    from .engine import gallery_rule, identify_all
 
     engine, gallery, library = _open(args)
     with gallery, library:
         summary = _scan(engine, library, args.dir, args.json)
         index = gallery.index()
-        rule = open_set_rule(engine.info.rate_curve, len(index), ceiling=engine.info.threshold, people=index.people)
+        rule = gallery_rule(engine.info, index)
         root = Path(os.path.abspath(args.dir))
         photos: dict[str, list] = {path: [] for path, _ in library.photos(root)}
         errors = dict(library.photos(root))

@@ -72,3 +72,19 @@ def test_the_answer_for_a_face_does_not_depend_on_how_many_candidates_are_listed
     third = identify_all(index, faces, threshold=1.0, k=1)[2]
     assert third.status == AMBIGUOUS and {m.name for m in third.rivals} == {"C", "D"}  # was "D" at k=1
     assert len(identify_all(index, faces[:1], threshold=1.0, k=4)[0].candidates) == 4  # k lists, never decides
+
+
+def test_a_rate_few_stranger_pairs_vouch_for_is_taken_at_its_upper_bound():
+    from faceid_gui.engine.open_set import SMALLEST_DISTANCE, far_upper_bound
+
+    assert far_upper_bound(0.001, None) == 0.001  # no count: the rate as measured
+    assert far_upper_bound(0.0, 10_000) == pytest.approx(2.7e-4, rel=0.01)  # none seen in 10,000: up to 1 in 3,700
+    assert 0.01 < far_upper_bound(0.01, 10_000) < 0.012 and far_upper_bound(0.01, 10**9) == pytest.approx(0.01, rel=1e-3)
+    curve = [(0.0, 0.0, 1.0), (0.5, 0.01, 0.5), (1.0, 0.1, 0.1), (1.5, 1.0, 0.0)]
+    trusting, careful = open_set_rule(curve, 10, 0.05), open_set_rule(curve, 10, 0.05, stranger_pairs=10_000)
+    assert careful.threshold < trusting.threshold and careful.fpir_bound <= 0.05 + 1e-6 and careful.vouched
+    hopeless = open_set_rule(curve, 1000, 0.01, ceiling=0.8, stranger_pairs=10_000)
+    assert not hopeless.vouched and hopeless.threshold == SMALLEST_DISTANCE
+    assert "cannot vouch" in rule_in_words(hopeless) and "nobody is named" in rule_in_words(hopeless)
+    index = GalleryIndex(np.zeros((1, 2), np.float32), np.array([1]), {1: "Ana"})
+    assert identify_all(index, np.full((1, 2), 1e-4, np.float32), hopeless.threshold)[0].label == "unknown"

@@ -21,7 +21,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from faceid_gui.engine import FaceEngine, GalleryIndex, identify_all, open_set_rule  # noqa: E402
+from faceid_gui.engine import FaceEngine, GalleryIndex, gallery_rule, identify_all  # noqa: E402
 from faceid_gui.engine.grouping import group_embeddings, grouping_params  # noqa: E402
 
 
@@ -70,7 +70,7 @@ def main() -> int:
     times = []
     for frame in probes.reshape(200, 2, -1):  # a frame with two faces
         start = time.process_time()
-        rule = open_set_rule(info.rate_curve, len(index), ceiling=info.threshold, people=index.people)
+        rule = gallery_rule(info, index)
         identify_all(index, frame, rule.threshold)
         times.append(time.process_time() - start)
     rows.append((f"identify a 2-face frame against {args.people:,} people ({len(index):,} faces)",

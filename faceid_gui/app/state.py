@@ -7,7 +7,7 @@ from pathlib import Path
 from PySide6.QtCore import QObject, QSettings, QThreadPool, Signal
 
 from ..engine import (DEFAULT_FPIR, FaceEngine, FaceIdError, Gallery, OpenSetRule, check_fpir, check_threshold, one_in,
-                      open_set_rule)
+                      gallery_rule)
 from ..errorlog import unexpected_error
 from ..paths import user_data_dir
 from .widgets import ThresholdBar
@@ -66,9 +66,7 @@ class AppState(QObject):
     def identify_rule(self) -> OpenSetRule:
         """The 1:N threshold for the gallery as it is now: at most `fpir` of strangers named, never looser than
         the slider's threshold."""
-        index = self.gallery.index()
-        return open_set_rule(self.engine.info.rate_curve, len(index), self.fpir, ceiling=self.threshold,
-                             people=index.people)
+        return gallery_rule(self.engine.info, self.gallery.index(), self.fpir, ceiling=self.threshold)
 
     def _open_gallery(self) -> Gallery:
         # A short busy timeout: gallery writes run on the GUI thread, which must never stall for long.

@@ -130,6 +130,13 @@ class ModelFile:
         auc = validation.get("roc_auc") if isinstance(validation, dict) else None
         return float(auc) if isinstance(auc, (int, float)) and np.isfinite(auc) else None
 
+    @property
+    def stranger_pairs(self) -> int | None:
+        """How many different-person validation pairs the rate curve counted (how far its small FARs can be trusted)."""
+        validation = self.metrics.get("validation")
+        pairs = validation.get("different_pairs") if isinstance(validation, dict) else None
+        return int(pairs) if isinstance(pairs, (int, float)) and not isinstance(pairs, bool) and pairs > 0 else None
+
     def rates_at(self, threshold: float) -> Rates | None:
         """FAR and FRR at this threshold on the validation people (interpolated), or None without a curve."""
         if not self.rate_curve:

@@ -6,9 +6,12 @@ their nearest enrolled face, so each face counts, not each person: on CelebA, 5 
 bound computed for 5 chances let 3.4 % of strangers through against a 1 % target). At a per-pair false accept rate
 FAR(t) the false-positive identification rate (FPIR, NIST's name for "a stranger was given a name") is at most
 1 - (1 - FAR(t))^N, so the threshold is the largest distance whose FAR keeps that at or below the target. FAR(t) is
-read from the model's validation curve (people it never trained on). The ratio test (matching.decide) only lowers
-FPIR further, so the bound holds with room to spare; the false-negative identification rate (FNIR: an enrolled
-person's photo does not get their name) grows with N instead, and is estimated from the same curve as FRR(t).
+read from the model's validation curve (people it never trained on), and taken at the upper end of what the
+validation's stranger pairs allow (a one-sided 95 % Wilson bound): FAR(t) is a count, and 1 in 1,500 measured on
+10,000 pairs is 6 or 7 pairs (on CelebA the point estimate let 1.3 % of strangers through a 1 % target with 5
+people enrolled). The ratio test (matching.decide) only lowers FPIR further; the false-negative identification rate
+(FNIR: an enrolled person's photo does not get their name) grows with N instead, estimated from the curve as FRR(t).
+When no distance is vouched for, nobody is named, and the words say so.
 """
 from __future__ import annotations
 
@@ -22,6 +25,16 @@ DEFAULT_FPIR = 0.01  # 1 in 100 strangers may be given a name, whatever the gall
 FPIR_CHOICES = (0.001, 0.01, 0.05, 0.2)  # offered in the app; any value in (0, 1] from the CLI
 REPORT_SIZES = (10, 100, 300)  # people enrolled in open_set_report
 SMALLEST_DISTANCE = float(np.sqrt(DISTANCE_EPS))  # no two embeddings are nearer: a threshold here names nobody
+CONFIDENCE_Z = 1.645  # one-sided 95 % (rule above)
+
+
+def far_upper_bound(far, pairs: int | None):
+    """The largest FAR that `pairs` validation stranger pairs showing `far` still allow (Wilson score bound); the
+    rate itself when the count is not known."""
+    if not pairs:
+        return far
+    far, n, z2 = np.asarray(far, float), float(pairs), CONFIDENCE_Z ** 2
+    return (far + z2 / (2 * n) + CONFIDENCE_Z * np.sqrt(far * (1 - far) / n + z2 / (4 * n * n))) / (1 + z2 / n)
 
 
 def check_fpir(value: float) -> float:
@@ -46,9 +59,11 @@ class OpenSetRule:
     people: int
     target_fpir: float
     threshold: float  # per pair: a face is named only nearer than this to someone
-    pair_far: float | None  # FAR(threshold) on the validation curve; None without a curve
+    pair_far: float | None  # FAR(threshold), its upper bound (rule above); None without a curve
     fnir: float | None  # estimated share of an enrolled person's photos left unnamed (FRR at the threshold)
     capped: bool  # the threshold is the ceiling (slider or --threshold), stricter than the target needs
+    vouched: bool = True  # False: no distance keeps the target on the validation's evidence, nobody is named
+    stranger_pairs: int | None = None  # the validation's count of stranger pairs behind the curve
 
     @property
     def fpir_bound(self) -> float | None:
@@ -57,10 +72,10 @@ class OpenSetRule:
 
 
 def open_set_rule(rate_curve, faces: int, target_fpir: float = DEFAULT_FPIR, ceiling: float | None = None,
-                  people: int | None = None) -> OpenSetRule:
+                  people: int | None = None, stranger_pairs: int | None = None) -> OpenSetRule:
     """The per-pair threshold for N enrolled faces (the module's rule), never above `ceiling` (the 1:1 threshold the
-    user chose); `people` is only for the words. A model without a rate curve cannot be calibrated: the ceiling is
-    used as it is."""
+    user chose); `people` is only for the words; `stranger_pairs` (ModelFile.stranger_pairs) sets how far the
+    curve's FAR is trusted. A model without a rate curve cannot be calibrated: the ceiling is used as it is."""
     target_fpir = check_fpir(target_fpir)
     faces = max(int(faces), 1)
     people = faces if people is None else max(int(people), 1)
@@ -69,13 +84,22 @@ def open_set_rule(rate_curve, faces: int, target_fpir: float = DEFAULT_FPIR, cei
             raise ValueError("a model without a validation curve needs an explicit threshold for 1:N")
         return OpenSetRule(faces, people, target_fpir, float(ceiling), None, None, True)
     grid, far, frr = fine_curve(rate_curve)
+    far = far_upper_bound(far, stranger_pairs)
     allowed = grid[far <= pair_far_allowed(faces, target_fpir)]
-    threshold = max(float(allowed.max()) if allowed.size else SMALLEST_DISTANCE, SMALLEST_DISTANCE)
+    vouched = bool(allowed.size)
+    threshold = max(float(allowed.max()) if vouched else SMALLEST_DISTANCE, SMALLEST_DISTANCE)
     capped = ceiling is not None and ceiling < threshold
     if capped:
         threshold = float(ceiling)
-    return OpenSetRule(faces, people, target_fpir, threshold, float(np.interp(threshold, grid, far)),
-                       float(np.interp(threshold, grid, frr)), capped)
+    return OpenSetRule(faces, people, target_fpir, threshold, float(np.interp(threshold, grid, far)) if vouched else 0.0,
+                       float(np.interp(threshold, grid, frr)), capped, vouched, stranger_pairs)
+
+
+def gallery_rule(model, index, target_fpir: float = DEFAULT_FPIR, ceiling: float | None = None) -> OpenSetRule:
+    """The 1:N rule for a model file (ModelFile) and a gallery as it is now (matching.GalleryIndex): what the app
+    and the CLI use. The ceiling defaults to the model's own threshold."""
+    return open_set_rule(model.rate_curve, len(index), target_fpir, model.threshold if ceiling is None else ceiling,
+                         people=index.people, stranger_pairs=model.stranger_pairs)
 
 
 def rule_in_words(rule: OpenSetRule) -> str:
@@ -86,6 +110,11 @@ def rule_in_words(rule: OpenSetRule) -> str:
            + (f" ({rule.faces:,} faces)" if rule.faces != rule.people else ""))
     if rule.pair_far is None:
         return f"With {who}: this model carries no validation rates, so names use the threshold {rule.threshold:.3f} as it is."
+    if not rule.vouched:
+        evidence = f" ({rule.stranger_pairs:,} pairs of strangers)" if rule.stranger_pairs else ""
+        return (f"With {who}, this model's validation{evidence} cannot vouch for naming at most "
+                f"{one_in(rule.target_fpir)} strangers, so nobody is named: allow more strangers, or use a better "
+                f"model.")
     limit = "your threshold" if rule.capped else f"a target of {one_in(rule.target_fpir)}"
     return (f"With {who}, at most {one_in(rule.fpir_bound)} strangers would be given a name ({limit}): a face is "
             f"named only within {rule.threshold:.3f} of someone, and about {one_in(rule.fnir)} photos of enrolled "
@@ -93,7 +122,8 @@ def rule_in_words(rule: OpenSetRule) -> str:
 
 
 def open_set_report(embeddings, labels, curve, sizes=REPORT_SIZES, target_fpir: float = DEFAULT_FPIR,
-                    enrolled_photos: int = 3, seed: int = 0, threshold: float | None = None) -> list[dict]:
+                    enrolled_photos: int = 3, seed: int = 0, threshold: float | None = None,
+                    stranger_pairs: int | None = None) -> list[dict]:
     """FPIR and FNIR of the 1:N rule on labelled embeddings (e.g. a model's validation people), one row per gallery
     size N: N people with more than `enrolled_photos` photos are enrolled with that many, their other photos are
     searched (FNIR: not given their own name; `wrong_name`: given someone else's), and every photo of the people
@@ -120,7 +150,7 @@ def open_set_report(embeddings, labels, curve, sizes=REPORT_SIZES, target_fpir: 
         index = GalleryIndex(embeddings[[i for _, i in gallery_rows]], np.array([p for p, _ in gallery_rows]),
                              {pid: str(person) for pid, person in enumerate(chosen)})
         if threshold is None:
-            rule = open_set_rule(curve, len(index), target_fpir, people=n)
+            rule = open_set_rule(curve, len(index), target_fpir, people=n, stranger_pairs=stranger_pairs)
             used, bound = rule.threshold, rule.fpir_bound
         else:
             used, bound = float(threshold), None
