@@ -38,7 +38,7 @@ def grouping_params(model, faces: int, threshold: float | None = None) -> Groupi
     same_edge = float(model.uncertain_band(model.threshold if threshold is None else threshold).same_below)
     if len(model.rate_curve) < 2:
         return GroupingParams(same_edge, GROUP_MIN_SAMPLES)
-    grid, far, _ = fine_curve(model.rate_curve)
+    grid, far, _ = fine_curve(model.rate_curve)  # the FAR as measured: the rule bounds a mean, not a worst case
     allowed = grid[far * max(faces - 1, 1) <= STRANGER_LINKS_PER_FACE]
     link = float(allowed.max()) if allowed.size else SMALLEST_DISTANCE
     return GroupingParams(max(min(link, same_edge), SMALLEST_DISTANCE), GROUP_MIN_SAMPLES)
