@@ -216,11 +216,9 @@ def cmd_identify(args) -> int:
     from .engine import AMBIGUOUS, NAMED, gallery_rule, identify_all, rule_in_words
 
     engine = _engine(args)
-    ceiling = args.threshold if args.threshold is not None else engine.info.threshold
     result = engine.analyze_file(args.image)
     with _gallery(args, engine) as gallery:
-        index = gallery.index()
-        rule = gallery_rule(engine.info, index, args.fpir, ceiling)
+        rule = gallery_rule(engine.info, gallery.index(), args.fpir, args.threshold)
         threshold = rule.threshold
         everyone = identify_all(gallery.index(), [f.embedding for f in result.faces], threshold, k=args.top)
         stale, skipped, empty = gallery.stale_count(), gallery.skipped_rows, len(gallery.index()) == 0
