@@ -37,3 +37,16 @@ def test_scan_groups_find_and_their_exit_codes(tmp_path):
     missing = faceid("--gallery", gallery, "scan", str(tmp_path / "missing"))
     assert missing.returncode == 2 and "is not a folder" in missing.stderr and "Traceback" not in missing.stderr
     assert faceid("--gallery", gallery, "reembed").returncode == 0
+
+
+def test_identify_says_what_the_open_set_rule_means_and_refuses_a_bad_share(tmp_path):
+    gallery = str(tmp_path / "g.sqlite3")
+    assert faceid("--gallery", gallery, "enroll", "Eileen", str(sample("astronaut.jpg"))).returncode == 0
+    who = faceid("--gallery", gallery, "identify", str(sample("astronaut.jpg")), "--json")
+    answer = json.loads(who.stdout)
+    assert who.returncode == 0 and answer["identity"] == "Eileen"
+    assert answer["open_set"]["faces"] == 1 and answer["open_set"]["fpir_bound"] <= 0.01 + 1e-9
+    text = faceid("--gallery", gallery, "identify", str(sample("astronaut.jpg")))
+    assert "With 1 person enrolled, at most" in text.stdout
+    bad = faceid("--gallery", gallery, "identify", str(sample("astronaut.jpg")), "--fpir", "2")
+    assert bad.returncode == 2 and "share above 0" in bad.stderr
