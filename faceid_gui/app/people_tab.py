@@ -59,12 +59,26 @@ class PeopleTab(QWidget):
         self.faces.itemSelectionChanged.connect(self._enable)
         self.thumbs.ready.connect(self._icons)
         self.scan.finished.connect(lambda _: self.refresh())
-        # A refresh reads every face (0.4 s for 5,000): a slider drag or a burst of gallery changes gets one.
-        self._later = QTimer(self, singleShot=True, interval=REFRESH_DELAY_MS, timeout=self.refresh)
+        # A refresh reads every face (0.4 s for 5,000): a slider drag or a burst of gallery changes gets one, and
+        # only while the tab is shown (else when it is next shown): the app's start-up does not wait for it.
+        self._stale = True
+        self._later = QTimer(self, singleShot=True, interval=REFRESH_DELAY_MS, timeout=self._refresh_if_shown)
         state.gallery_changed.connect(self._later.start)
         state.threshold_changed.connect(self._later.start)
         state.engine_changed.connect(self._model_changed)
-        self.refresh()
+        self.overview.setText(self.library_error or "")
+        self.scan.scan_button.setEnabled(self.library is not None)
+        self._enable()
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        if self._stale:
+            self.refresh()
+
+    def _refresh_if_shown(self) -> None:
+        self._stale = True
+        if self.isVisible():
+            self.refresh()
 
     def _open_library(self) -> Library | None:
         """The library, or None when it cannot be used (the tab then says why; the other tabs work on)."""
@@ -109,6 +123,7 @@ class PeopleTab(QWidget):
 
     def refresh(self) -> None:
         """Groups and suggestions as the library and gallery are now; the selection is kept when it still exists."""
+        self._stale = False
         current = self.selected()
         self.scan.scan_button.setEnabled(self.library is not None and not self.scan.running)
         if self.library is None:
@@ -264,4 +279,4 @@ class PeopleTab(QWidget):
         self.find.library = self.library
         self.undo_stack.clear()
         self.thumbs.clear()
-        self.refresh()
+        self._refresh_if_shown()
