@@ -9,7 +9,7 @@ from pathlib import Path
 from .cli_compare import cmd_compare, cmd_embed, cmd_info
 from .cli_gallery import cmd_enroll, cmd_forget, cmd_identify, cmd_merge, cmd_people, cmd_rename
 from .cli_output import guard_std_streams, say
-from .cli_support import EXIT_ERROR, _Parser, _positive_int, _threshold
+from .cli_support import EXIT_ERROR, _fpir, _Parser, _positive_int, _threshold
 from .errorlog import unexpected_error
 
 
@@ -24,7 +24,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--provider", choices=["auto", "cpu", "cuda"],
                         help="inference device (default: $FACEID_PROVIDER, else auto)")
     parser.add_argument("--screenshot", type=Path, help="render the window to this PNG offscreen and exit")
-    parser.add_argument("--tab", choices=["compare", "live", "enroll", "gallery"],
+    parser.add_argument("--tab", choices=["compare", "live", "enroll", "gallery", "people"],
                         help="tab to open on (default: compare with --compare, live with --video, else the last one)")
     parser.add_argument("--compare", nargs=2, type=Path, metavar=("A", "B"), help="photos to show on the Compare tab")
     parser.add_argument("--video", help="video file or camera index to play on the Live tab")
@@ -66,13 +66,17 @@ def _parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser(
         "identify", help="who in the gallery is this? exit 0 named, 1 unknown, 3 ambiguous, 2 error",
-        description="Who in the gallery is this? A person is named only when within the threshold and clearly nearer "
-                    "than the second nearest; otherwise 'unknown' or 'A or B?'. Every face of the photo is "
+        description="Who in the gallery is this? A person is named only when within the 1:N threshold and clearly "
+                    "nearer than the second nearest; otherwise 'unknown' or 'A or B?'. The 1:N threshold shrinks as "
+                    "the gallery grows so that at most --fpir of strangers get a name. Every face of the photo is "
                     "identified (--json: 'faces'), never two with the same name. The photo's answer: exit 0 when "
                     "any face is named ('identity' lists them, 'names' too), else 3 when one is 'A or B?', else 1.")
     p.add_argument("image", type=Path, help="photo")
-    p.add_argument("--top", type=_positive_int, default=5, metavar="N", help="nearest people listed per face (default: 5)")
+    p.add_argument("--top", type=_positive_int, default=5, metavar="N",
+                   help="nearest people listed per face; never changes the answer (default: 5)")
     p.add_argument("--threshold", type=_threshold, metavar="T", help=threshold_help)
+    p.add_argument("--fpir", type=_fpir, default=0.01, metavar="SHARE",
+                   help="share of strangers that may be given a name, whatever the gallery's size (default: 0.01)")
     p.add_argument("--json", action="store_true", help="one JSON object instead of text (default: text)")
 
     p = sub.add_parser("people", help="list enrolled people")
@@ -91,6 +95,9 @@ def _parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("info", help="model, provider and gallery details")
     p.add_argument("--json", action="store_true", help="one JSON object instead of text (default: text)")
+    from .cli_people import register  # scan, groups, find, reembed
+
+    register(sub)
     return parser
 
 
@@ -137,7 +144,7 @@ def _run(args) -> int:
             from .app.main import run_gui
 
             return run_gui(args)
-        return COMMANDS[args.command](args)
+        return (getattr(args, "handler", None) or COMMANDS[args.command])(args)
     except FaceIdError as exc:
         say(f"faceid: {exc}")
         return EXIT_ERROR

@@ -71,16 +71,16 @@ def _face_for(args, index, result) -> tuple[int | None, str]:
 
 def cmd_identify(args) -> int:
     """Every face of the photo; the photo's answer is "named" when any face is named (then 'identity' lists them)."""
-    import numpy as np
-
-    from .engine import AMBIGUOUS, NAMED, UNKNOWN, GalleryIndex, identify_all
+    from .engine import AMBIGUOUS, NAMED, UNKNOWN, GalleryIndex, gallery_rule, identify_all, rule_in_words
 
     engine = _engine(args)
-    threshold = threshold_for(args, engine)
+    ceiling = threshold_for(args, engine)
     result = engine.analyze_file(args.image)
     missing = _no_gallery(args)  # then nobody can be named, and no gallery is created to say so
     with contextlib.nullcontext() if missing else _gallery(args, engine) as gallery:
-        index = GalleryIndex(np.empty((0, 0), np.float32), np.empty(0, np.int64), {}) if missing else gallery.index()
+        index = GalleryIndex.empty() if missing else gallery.index()
+        rule = gallery_rule(engine.info, index, args.fpir, ceiling)  # 1:N: stricter as the gallery grows
+        threshold = rule.threshold
         everyone = identify_all(index, [f.embedding for f in result.faces], threshold, k=args.top)
         nearest = [index.nearest(f.embedding, k=args.top) for f in result.faces]  # all people, taken or not
         stale, skipped = (0, 0) if missing else (gallery.stale_count(), gallery.skipped_rows)
@@ -102,7 +102,10 @@ def cmd_identify(args) -> int:
             lines.append(f"face {f['face']} at {f['box']}: {shown(f['identity'])}")
         lines += [f"  {shown(c['name']):24s} {c['distance']:.4f}" for c in f["candidates"]]
     _print({"image": str(args.image), "threshold": threshold, "identity": identity, "status": status,
-            "names": names, "faces": faces}, args.json, empty or "\n".join(lines))
+            "names": names, "faces": faces,
+            "open_set": {"people": rule.people, "faces": rule.faces, "target_fpir": rule.target_fpir,
+                         "fpir_bound": rule.fpir_bound, "fnir_estimate": rule.fnir}},
+           args.json, empty or "\n".join(lines + [rule_in_words(rule)]))
     return {NAMED: 0, AMBIGUOUS: EXIT_UNCERTAIN}.get(status, EXIT_DIFFERENT)
 
 

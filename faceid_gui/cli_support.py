@@ -26,6 +26,15 @@ def _threshold(text: str) -> float:
         raise argparse.ArgumentTypeError(f"must be a positive number, not {text!r}") from None
 
 
+def _fpir(text: str) -> float:
+    from .engine import check_fpir
+
+    try:
+        return check_fpir(float(text))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a share above 0 and at most 1 (0.01 = 1 in 100), not {text!r}") from None
+
+
 def _positive_int(text: str) -> int:
     try:
         value = int(text)

@@ -56,6 +56,10 @@ def run_self_test(args) -> int:
                 check(d < d_other, f"same face {name} closer than another person ({d:.3f} < {d_other:.3f})")
         if info.trained:
             check(d_other >= info.threshold, f"two different people differ: distance {d_other:.3f} >= {info.threshold:.3f}")
+        from .engine.grouping import GroupingParams, group_embeddings  # scikit-learn, which a bundle must carry
+
+        faces = np.stack([ref[0].embedding] * 2 + [other[0].embedding] * 2)
+        check(group_embeddings(faces, GroupingParams(0.01, 2)).tolist() == [0, 0, 1, 1], "faces grouped (DBSCAN)")
     print("self-test passed" if not failures else f"self-test FAILED: {len(failures)} check(s)")
     sys.stdout.flush()
     return 0 if not failures else 1

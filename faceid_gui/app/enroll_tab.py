@@ -272,7 +272,7 @@ class EnrollTab(QWidget):
             index = self.state.gallery.index()
         except FaceIdError:
             return True  # the save itself will say what is wrong with the gallery
-        problems = enrolment_problems(index, name, [f.embedding for f in chosen], self.state.threshold,
+        problems = enrolment_problems(index, name, [f.embedding for f in chosen], self.state.identify_rule().threshold,
                                       self.state.band())
         if not problems:
             return True

@@ -8,8 +8,9 @@ from PySide6.QtGui import QDesktopServices, QIcon, QKeySequence
 from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QInputDialog, QLabel, QListWidget, QListWidgetItem,
                                QMessageBox, QPushButton, QSplitter, QVBoxLayout, QWidget)
 
-from ..engine import FaceIdError, same_name
-from .state import AppState
+from ..engine import FaceIdError, Gallery, same_name
+from ..engine.reembed import reembed_stale
+from .state import AppState, error_text
 from .undo import Forgot, MergedInto, Renamed
 from .widgets import path_name, plural, thumbnail_pixmap
 
@@ -50,6 +51,7 @@ class GalleryTab(QWidget):
         self.open_button = QPushButton("Open source photo")
         self.remove_button = QPushButton("Remove photo")
         self.drop_stale_button = QPushButton("Drop old-model photos")
+        self.reembed_button = QPushButton("Re-embed with this model")
         self.undo_button = QPushButton("Undo")
         self.undo_button.setShortcut(QKeySequence.StandardKey.Undo)
         self._layout()
@@ -59,6 +61,7 @@ class GalleryTab(QWidget):
         self.open_button.clicked.connect(self.open_source)
         self.remove_button.clicked.connect(self.remove_photo)
         self.drop_stale_button.clicked.connect(self.drop_stale)
+        self.reembed_button.clicked.connect(self.reembed)
         self.undo_button.clicked.connect(self.undo)
         self.people.currentItemChanged.connect(lambda *_: self.show_faces())
         self.faces.currentItemChanged.connect(lambda *_: self._face_selected())
@@ -83,7 +86,8 @@ class GalleryTab(QWidget):
         right_box.addWidget(self.person_title)
         right_box.addWidget(self.faces, 1)
         right_box.addWidget(self.source)
-        for pair in ((self.add_button, self.open_button), (self.remove_button, self.drop_stale_button)):
+        for pair in ((self.add_button, self.open_button), (self.remove_button, self.drop_stale_button),
+                     (self.reembed_button,)):
             row = QHBoxLayout()  # two short rows: the tab fits at 800x600 and at a scale of 2
             for b in pair:
                 row.addWidget(b)
@@ -127,8 +131,8 @@ class GalleryTab(QWidget):
         self.people.blockSignals(False)
         stale = self.state.gallery.stale_count()
         self.notice.setText(
-            f"{plural(stale, 'photo')} enrolled with another model {'is' if stale == 1 else 'are'} not used: enrol "
-            "those people again (Add photos), then drop the old photos." if stale else
+            f"{plural(stale, 'photo')} enrolled with another model {'is' if stale == 1 else 'are'} not used: "
+            "Re-embed with this model (from their photos, or the face kept of each)." if stale else
             ("The gallery is empty: enrol people on the Enroll tab." if not people else
              f"{plural(len(people), 'person', 'people')}. Select one to see their photos; double-click a photo to "
              "open the picture it came from."))
@@ -158,6 +162,7 @@ class GalleryTab(QWidget):
         self.open_button.setEnabled(face is not None and bool(face.source) and Path(face.source).is_file())
         stale = any(self.faces.item(i).data(Qt.ItemDataRole.UserRole).stale for i in range(self.faces.count()))
         self.drop_stale_button.setEnabled(stale)
+        self.reembed_button.setEnabled(self.state.gallery.stale_count() > 0 and self._reembedding is None)
         self.undo_button.setEnabled(bool(self.undo_stack))
         self.undo_button.setToolTip(self._undo_text())
         if face is None:
@@ -223,6 +228,32 @@ class GalleryTab(QWidget):
         if name and ask(self, "Drop old photos", f"Drop {name}'s photos enrolled with another model? They are not "
                                                  "used for recognition any more."):
             self._guarded(lambda: self.state.gallery.forget_stale(name))
+
+    _reembedding = None  # the running re-embed task
+
+    def reembed(self) -> None:
+        """Every face made with another model, re-embedded in the background on its own gallery connection."""
+        state = self.state
+        engine, path = state.engine, state.gallery_path
+
+        def work(progress, cancelled):
+            with Gallery(path, engine.info.fingerprint, engine.info.embedding_size) as gallery:
+                return reembed_stale(gallery, engine, progress, cancelled)
+
+        def finished(summary=None):
+            self._reembedding = None
+            state.gallery_changed.emit()  # redraws the notice: the summary goes after it
+            if summary is not None:
+                self.notice.setText(f"Re-embedded {summary.from_photo} from their photos, {summary.from_crop} from the "
+                                    f"kept faces" + (f"; {len(summary.failed)} could not be" if summary.failed else "."))
+
+        def failed(exc):
+            finished()
+            QMessageBox.warning(self, "faceid", f"Re-embedding stopped:\n{error_text(exc)}")
+
+        self.reembed_button.setEnabled(False)
+        self._reembedding = state.run(work, on_result=finished, on_error=failed, on_progress=lambda done, total, _:
+                                      self.notice.setText(f"Re-embedding {done} of {total} faces…"))
 
     def _select(self, name: str) -> None:
         for i in range(self.people.count()):

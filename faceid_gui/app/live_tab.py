@@ -5,7 +5,8 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import QComboBox, QFileDialog, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
-from ..engine import AMBIGUOUS, NAMED, NameVote, identify_all
+from ..engine import AMBIGUOUS, NAMED, NameVote, identify_all, one_in, rule_in_words
+from ..engine.open_set import FPIR_CHOICES
 from .state import AppState, ThresholdSync, error_text
 from .image_view import ImageView
 from .threshold_bar import ThresholdBar
@@ -36,6 +37,18 @@ class LiveTab(QWidget):
         self.status = QLabel()
         self.threshold_bar = ThresholdBar()
         ThresholdSync(self.threshold_bar, state)
+        self.fpir = QComboBox()  # the open-set target: how many strangers may be given a name
+        self.fpir.setAccessibleName("Strangers given a name at most")
+        for share in sorted(set(FPIR_CHOICES) | {state.fpir}):
+            self.fpir.addItem(one_in(share), share)
+        self.fpir.setCurrentIndex(self.fpir.findData(state.fpir))
+        self.fpir.currentIndexChanged.connect(lambda _: state.set_fpir(self.fpir.currentData()))
+        self.rule_words = QLabel()
+        self.rule_words.setWordWrap(True)
+        rule_row = QHBoxLayout()
+        rule_row.addWidget(QLabel("Strangers named at most"))
+        rule_row.addWidget(self.fpir)
+        rule_row.addWidget(self.rule_words, 1)
         top = QHBoxLayout()
         top.addWidget(QLabel("Source"))
         top.addWidget(self.source)
@@ -47,11 +60,19 @@ class LiveTab(QWidget):
         layout.addLayout(top)
         layout.addWidget(self.view, 1)
         layout.addWidget(self.threshold_bar)
+        layout.addLayout(rule_row)
         self.last_names: list[str] = []
         self.frames_shown = 0  # read by the soak command
         self.vote = NameVote(VOTE_FRAMES)
         self._update_status(None)
         state.engine_changed.connect(self.stop)  # its frames are embedded by the old model
+        for signal in (state.threshold_changed, state.gallery_changed, state.engine_changed):
+            signal.connect(self.show_rule)
+        self.show_rule()
+
+    def show_rule(self, *_) -> None:
+        """What 1:N means at this gallery size, in words (engine/open_set.py)."""
+        self.rule_words.setText(rule_in_words(self.state.identify_rule()))
 
     def find_cameras(self) -> None:
         cameras = fill_camera_list(self.source, with_file=True)
@@ -117,7 +138,8 @@ class LiveTab(QWidget):
         if latest is None:
             return
         rgb, faces, fps = latest
-        everyone = identify_all(self.state.gallery.index(), [f.embedding for f in faces], self.state.threshold)
+        everyone = identify_all(self.state.gallery.index(), [f.embedding for f in faces],
+                                self.state.identify_rule().threshold)
         # The shown answer changes only once a new one held for VOTE_FRAMES frames: no flicker between names.
         # A face whose embedding jumped beyond the "different" edge since the last frame (a scene cut under the same
         # box) is another face: its vote starts again instead of keeping the old name.

@@ -1,4 +1,4 @@
-"""faceid's main window: the four tabs, menus, status bar, geometry and shutdown. The tabs share one AppState."""
+"""faceid's main window: the five tabs, menus, status bar, geometry and shutdown. The tabs share one AppState."""
 from __future__ import annotations
 
 import sys
@@ -15,6 +15,7 @@ from .enroll_tab import EnrollTab
 from .about import show_about
 from .gallery_tab import GalleryTab, ask
 from .live_tab import LiveTab
+from .people_tab import PeopleTab
 from .state import AppState, error_text
 from .widgets import ElidedLabel, plural
 from .workers import Task
@@ -25,7 +26,7 @@ SHUTDOWN_WAIT_MS = 10000  # for pool tasks to notice they were cancelled
 
 
 class MainWindow(QMainWindow):
-    TABS = ("compare", "live", "enroll", "gallery")
+    TABS = ("compare", "live", "enroll", "gallery", "people")
 
     def __init__(self, state: AppState):
         super().__init__()
@@ -39,8 +40,9 @@ class MainWindow(QMainWindow):
         self.live = LiveTab(state)
         self.enroll = EnrollTab(state)
         self.gallery = GalleryTab(state)
+        self.people = PeopleTab(state)
         for widget, title in ((self.compare, "&Compare"), (self.live, "&Live"), (self.enroll, "&Enroll"),
-                              (self.gallery, "&Gallery")):
+                              (self.gallery, "&Gallery"), (self.people, "&People")):
             self.tabs.addTab(widget, title)
         self.setCentralWidget(self.tabs)
         # Labels that elide: at 800x600 or a scale of 2 the model's name shortens instead of vanishing.
@@ -155,6 +157,8 @@ class MainWindow(QMainWindow):
         """Stop every worker: camera loops by flag + wait, pool tasks by cancel + waitForDone."""
         self.live.stop()
         self.enroll.stop_capture()
+        self.people.scan.stop()
+        self.people.thumbs.stop()
         for task in list(self.state.tasks):
             task.cancelled.set()
         self.state.pool.waitForDone(SHUTDOWN_WAIT_MS)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, QSettings, QStandardPaths, QThreadPool, QTimer, Signal
 
-from ..engine import FaceEngine, FaceIdError, Gallery, one_in
+from ..engine import DEFAULT_FPIR, FaceEngine, FaceIdError, Gallery, OpenSetRule, check_fpir, gallery_rule, one_in
 from ..errorlog import unexpected_error
 from ..paths import user_data_dir
 from .threshold_bar import ThresholdBar
@@ -15,6 +15,7 @@ from .workers import Task
 ORG, APP = "faceid", "faceid"
 GUI_BUSY_TIMEOUT = 0.5  # seconds a gallery write on the GUI thread waits for another writer
 GALLERY_POLL_MS = 2000  # how often the window looks for changes another faceid made to the gallery
+FPIR_KEY = "identify/fpir"  # the share of strangers 1:N may name (engine/open_set.py), one setting for every model
 
 
 def app_settings() -> QSettings:
@@ -69,6 +70,7 @@ class AppState(QObject):
         self.pool = QThreadPool.globalInstance()
         self.tasks: set[Task] = set()
         self.threshold = self._saved_threshold()
+        self.fpir = self._saved_fpir()
         # Another faceid (the command line, a second window) may change the gallery while this one is open: SQLite's
         # data_version, a cheap read, says when, and the tabs then refresh as after their own writes.
         self._gallery_version = self.gallery.version()
@@ -88,6 +90,23 @@ class AppState(QObject):
         self._gallery_version = version
         self.gallery_changed.emit()
         return True
+
+    def _saved_fpir(self) -> float:
+        try:
+            return check_fpir(float(self.settings.value(FPIR_KEY, DEFAULT_FPIR)))
+        except (TypeError, ValueError):
+            return DEFAULT_FPIR
+
+    def set_fpir(self, value: float) -> None:
+        """The 1:N target; the tabs hear of it as a threshold change (the 1:N threshold moved)."""
+        self.fpir = check_fpir(value)
+        self.settings.setValue(FPIR_KEY, self.fpir)
+        self.threshold_changed.emit(self.threshold)
+
+    def identify_rule(self) -> OpenSetRule:
+        """The 1:N threshold for the gallery as it is now: at most `fpir` of strangers named, never looser than
+        the slider's threshold."""
+        return gallery_rule(self.engine.info, self.gallery.index(), self.fpir, ceiling=self.threshold)
 
     def _open_gallery(self) -> Gallery:
         # A short busy timeout: gallery writes run on the GUI thread, which must never stall for long.

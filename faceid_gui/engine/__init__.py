@@ -17,6 +17,8 @@ from .matching import (AMBIGUOUS, DIFFERENT, DISTANCE_EPS, NAMED, SAME, UNCERTAI
                        identify_all, is_same, one_in, unenrolled_face, verdict)
 from .names import clean_name, name_key, same_name
 from .model_file import Band, ModelFile, Rates, model_metadata
+from .open_set import (DEFAULT_FPIR, OpenSetRule, check_fpir, gallery_rule, open_set_report, open_set_rule,
+                       rule_in_words)
 from .pipeline import FaceEngine, FaceResult, ImageResult
 from .quality import CaptureGate, image_quality
 from .runtime import ProviderStatus, resolve_provider
@@ -32,6 +34,7 @@ __all__ = [
     "is_same", "AMBIGUOUS", "DIFFERENT", "NAMED", "SAME", "UNCERTAIN", "UNKNOWN", "NameVote", "decide", "enrolment_problems", "explain", "likeliest_face",
     "identify_all", "one_in", "unenrolled_face", "verdict", "Verdict", "judge", "Band", "ModelFile", "Rates", "model_metadata", "FaceEngine", "FaceResult", "ImageResult", "CaptureGate",
     "image_quality", "ProviderStatus", "resolve_provider", "FaceTracker",
+    "DEFAULT_FPIR", "OpenSetRule", "check_fpir", "gallery_rule", "open_set_report", "open_set_rule", "rule_in_words",
 ]
 
 # OpenCV splits every resize and colour conversion across a thread per core. On the small images here (pyramid

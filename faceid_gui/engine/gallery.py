@@ -9,28 +9,10 @@ from pathlib import Path
 import numpy as np
 
 from .errors import GalleryError
-from .gallery_file import APPLICATION_ID, explain, prepare_path, privacy_note, refuse_foreign
+from .gallery_file import APPLICATION_ID, SCHEMA, explain, prepare_path, privacy_note, refuse_foreign
 from .gallery_records import EnrolledFace, Merged, NewFace, Person, Removed, embedding_blob, printable
 from .matching import GalleryIndex
 from .names import clean_name, name_key
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS people (
-    id INTEGER PRIMARY KEY,
-    name TEXT NOT NULL UNIQUE COLLATE NOCASE,
-    created REAL NOT NULL
-);
-CREATE TABLE IF NOT EXISTS faces (
-    id INTEGER PRIMARY KEY,
-    person_id INTEGER NOT NULL REFERENCES people(id) ON DELETE CASCADE,
-    embedding BLOB NOT NULL,
-    model_fingerprint TEXT NOT NULL,
-    thumbnail BLOB,
-    source TEXT,
-    created REAL NOT NULL
-);
-CREATE INDEX IF NOT EXISTS faces_person ON faces(person_id);
-"""
 
 
 def _guarded(method):
@@ -43,7 +25,6 @@ def _guarded(method):
             return method(self, *args, **kwargs)
 
     return wrapper
-
 
 
 _ROWS = "SELECT embedding, model_fingerprint, thumbnail, source, created FROM faces"
@@ -203,6 +184,14 @@ class Gallery:
                 "INSERT INTO people(name, created) VALUES (?, ?)", (removed.name, now)).lastrowid
             db.executemany("INSERT INTO faces(person_id, embedding, model_fingerprint, thumbnail, source, created) "
                            "VALUES (?, ?, ?, ?, ?, ?)", [(person_id, *r) for r in removed.rows])
+
+    @_guarded
+    def replace_embedding(self, face_id: int, embedding, thumbnail: bytes | None = None) -> None:
+        """A face re-embedded by the model in use (engine/reembed.py); the thumbnail too when a better one is given."""
+        with self._transaction() as db:
+            db.execute("UPDATE faces SET embedding = ?, model_fingerprint = ?, thumbnail = COALESCE(?, thumbnail) "
+                       "WHERE id = ?", (embedding_blob(embedding, self.embedding_size), self.model_fingerprint,
+                                        thumbnail, face_id))
 
     @_guarded
     def forget_stale(self, name: str) -> int:

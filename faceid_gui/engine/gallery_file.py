@@ -15,6 +15,25 @@ from pathlib import Path
 from .errors import GalleryError
 
 APPLICATION_ID = 0x46434944  # "FCID" in the SQLite header: marks a file as a faceid gallery
+
+# The gallery's tables (a face's embedding records the model that made it).
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS people (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE COLLATE NOCASE,
+    created REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS faces (
+    id INTEGER PRIMARY KEY,
+    person_id INTEGER NOT NULL REFERENCES people(id) ON DELETE CASCADE,
+    embedding BLOB NOT NULL,
+    model_fingerprint TEXT NOT NULL,
+    thumbnail BLOB,
+    source TEXT,
+    created REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS faces_person ON faces(person_id);
+"""
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 SIDECARS = ("-wal", "-shm")  # SQLite's WAL mode files: they hold recent writes (embeddings, thumbnails, paths)
 

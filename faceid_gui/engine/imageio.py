@@ -16,6 +16,9 @@ from . import phone_formats
 from .errors import ImageError
 
 MAX_FILE_BYTES = 64 * 1024 * 1024
+# File names a folder scan looks at: the formats decode_image reads (it still checks the content, not the name).
+IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".jpe", ".png", ".gif", ".bmp", ".dib", ".webp", ".tif", ".tiff",
+                            ".pbm", ".pgm", ".ppm", ".pnm"})
 # Refused from the header, before any pixel is decoded; OpenCV's own limit (OPENCV_IO_MAX_IMAGE_PIXELS, set in
 # faceid_gui/__init__.py before cv2 loads) is only the backstop for a header this parser misreads.
 MAX_PIXELS = MAX_IMAGE_PIXELS
@@ -85,16 +88,17 @@ def decode_image(data: bytes, name: str = "image") -> np.ndarray:
 def _quiet_stderr():
     """libpng and libjpeg print warnings straight to file descriptor 2; send them to the null device.
 
-    Python-level writes to stderr from other threads during a decode are lost too; a lock keeps decodes
-    from restoring each other's descriptors.
+    Python-level writes to stderr from other threads during a decode are lost too. The lock covers saving the
+    descriptor as well: a decode that saved it while another had it pointed at the null device would "restore" the
+    null device for good (the folder scan decodes on two threads; its summary line vanished that way).
     """
-    try:
-        sys.stderr.flush()
-        saved = os.dup(2)
-    except (OSError, ValueError, AttributeError):
-        yield  # no usable descriptor 2 (a windowed app): nothing can leak
-        return
     with _stderr_lock:
+        try:
+            sys.stderr.flush()
+            saved = os.dup(2)
+        except (OSError, ValueError, AttributeError):
+            yield  # no usable descriptor 2 (a windowed app): nothing can leak
+            return
         null = os.open(os.devnull, os.O_WRONLY)
         try:
             os.dup2(null, 2)
@@ -276,6 +280,14 @@ def _png_chunks_intact(data: bytes) -> bool:
             return True
         pos += 12 + length
     return False
+
+
+def encode_png(rgb: np.ndarray) -> bytes:
+    """Lossless: an enrolled face's aligned crop, re-embedded exactly when the model changes."""
+    ok, buf = cv2.imencode(".png", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
+    if not ok:
+        raise ImageError("could not encode PNG")
+    return buf.tobytes()
 
 
 def encode_jpeg(rgb: np.ndarray, quality: int = 90) -> bytes:

@@ -1,7 +1,7 @@
 """Distances and decisions: the same Euclidean distance the contrastive loss trains and the threshold was calibrated on."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -63,8 +63,18 @@ class GalleryIndex:
         self._group_starts = starts
         self._group_ids = self.person_ids[starts] if len(starts) else np.empty(0, np.int64)
 
+    @classmethod
+    def empty(cls) -> "GalleryIndex":
+        """Nobody enrolled (no gallery file): every face is unknown."""
+        return cls(np.empty((0, 0), np.float32), np.empty(0, np.int64), {})
+
     def __len__(self) -> int:
         return len(self.embeddings)
+
+    @property
+    def people(self) -> int:
+        """How many people have a usable face (the open-set rule counts their faces: len(index))."""
+        return len(self._group_ids)
 
     def person_id(self, name: str) -> int | None:
         """The id of the enrolled person of this name, matched as the gallery matches names (case, Unicode
@@ -129,21 +139,26 @@ def decide(candidates: list[Match], threshold: float, ratio: float = IDENTIFY_RA
 
 def identify(index: GalleryIndex, embedding: np.ndarray, threshold: float, k: int = 1) -> Identification:
     """The 1:N rule (decide) for one face, for every caller (CLI identify, Live tab). At least the two nearest people
-    are looked up, since the rule compares them."""
+    are looked up, since the rule compares them; k only sets how many candidates are listed."""
     return decide(index.nearest(embedding, k=max(k, 2)), threshold)
 
 
 def identify_all(index: GalleryIndex, embeddings, threshold: float, k: int = 3) -> list[Identification]:
     """Every face of one photo or frame, so that no two faces get the same name: faces are settled nearest first,
-    and a later face decides among the people not yet taken (one person is in a picture once)."""
-    found = [index.nearest(e, k=max(k, 2)) for e in embeddings]
+    and a later face decides among the people not yet taken (one person is in a picture once). The answer never
+    depends on k: each face looks up enough people that, with the taken ones removed, its nearest free person is
+    still tested against the true runner-up (at most len(embeddings) - 1 are taken); k only sets how many
+    candidates are listed."""
+    embeddings = list(embeddings)
+    found = [index.nearest(e, k=max(k, len(embeddings) + 1, 2)) for e in embeddings]
     out: list[Identification | None] = [None] * len(found)
     taken: set[int] = set()
     for i in sorted(range(len(found)), key=lambda i: found[i][0].distance if found[i] else np.inf):
         free = [m for m in found[i] if m.person_id not in taken]
-        out[i] = decide(free, threshold)
-        if out[i].status == NAMED:
-            taken.add(out[i].best.person_id)
+        decided = decide(free, threshold)
+        out[i] = replace(decided, candidates=decided.candidates[:max(k, 2)])
+        if decided.status == NAMED:
+            taken.add(decided.best.person_id)
     return out
 
 

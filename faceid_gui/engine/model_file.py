@@ -142,6 +142,13 @@ class ModelFile:
             head = head.replace("\\", "/").rstrip("/").rsplit("/", 1)[-1] or head
         return head + sep + rest
 
+    @property
+    def stranger_pairs(self) -> int | None:
+        """How many different-person validation pairs the rate curve counted (how far its small FARs can be trusted)."""
+        validation = self.metrics.get("validation")
+        pairs = validation.get("different_pairs") if isinstance(validation, dict) else None
+        return int(pairs) if isinstance(pairs, (int, float)) and not isinstance(pairs, bool) and pairs > 0 else None
+
     def rates_at(self, threshold: float) -> Rates | None:
         """FAR and FRR at this threshold on the validation people (interpolated), or None without a curve."""
         if not self.rate_curve:
@@ -187,11 +194,15 @@ class ModelFile:
         return float(value)
 
     def _fine_curve(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        # The stored curve is coarse (about 100 rows) and its rates can repeat; inverting it on a fine grid of
-        # interpolated values is monotone-safe and plenty fast for a slider.
-        t, far, frr = (np.asarray(c, float) for c in zip(*self.rate_curve))
-        grid = np.linspace(t[0], t[-1], 4001)
-        return grid, np.interp(grid, t, far), np.interp(grid, t, frr)
+        return fine_curve(self.rate_curve)
+
+
+def fine_curve(rate_curve) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(distances, FAR, FRR) of a rate curve on a fine grid. The stored curve is coarse (about 100 rows) and its
+    rates can repeat; inverting it on a fine grid of interpolated values is monotone-safe and plenty fast."""
+    t, far, frr = (np.asarray(c, float) for c in zip(*rate_curve))
+    grid = np.linspace(t[0], t[-1], 4001)
+    return grid, np.interp(grid, t, far), np.interp(grid, t, frr)
 
 
 def model_metadata(*, embedding_size: int, input_size: int, mean, std, threshold: float, margin: float | None,

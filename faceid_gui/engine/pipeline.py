@@ -4,30 +4,35 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+import cv2
 import numpy as np
 
 from ..paths import assets_dir, default_model_choice, installed_model_path, shipped_model_path
-from .align import align_face
+from .align import CANONICAL_SIZE, align_face, shrink_crop
 from .detector import PHOTO_MIN_FACE, Face, FaceDetector
 from .embedder import Embedder
 from .errors import ModelError, NoFaceError
 from .gallery import NewFace
-from .imageio import encode_jpeg, load_image
+from .imageio import encode_jpeg, encode_png, load_image
 from .model_check import check_behaviour, check_operators
 
 
 @dataclass(frozen=True)
 class FaceResult:
-    """A detected face, its aligned crop, its embedding and the model that made it."""
+    """A detected face, its aligned crop, its embedding and the model that made it; `canonical` is the crop at the
+    alignment's own CANONICAL_SIZE, from which the trainer derives every model input size."""
 
     face: Face
     crop: np.ndarray
     embedding: np.ndarray
     model_fingerprint: str
+    canonical: np.ndarray | None = None
 
     def new_face(self, source: str | None) -> NewFace:
-        """This face as a gallery entry (thumbnail, source), still marked with the model that embedded it."""
-        return NewFace(self.embedding, self.model_fingerprint, encode_jpeg(self.crop), source)
+        """This face as a gallery entry, still marked with the model that embedded it. Its thumbnail is the canonical
+        crop, lossless, so that another model can re-embed it even when the photo is gone (engine/reembed.py)."""
+        thumbnail = encode_png(self.canonical) if self.canonical is not None else encode_jpeg(self.crop)
+        return NewFace(self.embedding, self.model_fingerprint, thumbnail, source)
 
 
 @dataclass(frozen=True)
@@ -114,6 +119,16 @@ class FaceEngine:
     def align(self, rgb: np.ndarray, face: Face) -> np.ndarray:
         return align_face(rgb, face.landmarks, self.input_size)
 
+    def model_crop(self, canonical: np.ndarray) -> np.ndarray:
+        """The model's input from a canonical crop: the same pixels align() gives (align_face shrinks the same way)."""
+        return shrink_crop(canonical, self.input_size)
+
+    def embed_canonical(self, canonicals) -> np.ndarray:
+        """Embeddings of canonical crops (re-embedding stored faces); models above CANONICAL_SIZE get them upscaled."""
+        return self.embedder.embed(np.stack([self.model_crop(c) if self.input_size <= CANONICAL_SIZE else
+                                             cv2.resize(c, (self.input_size,) * 2, interpolation=cv2.INTER_CUBIC)
+                                             for c in canonicals]))
+
     def analyze(self, rgb: np.ndarray, min_face_size: int | None = None) -> list[FaceResult]:
         """Every face in the image (largest first), aligned and embedded in one batch."""
         return self.describe(rgb, self.detector.detect(rgb, min_face_size))
@@ -122,10 +137,14 @@ class FaceEngine:
         """Align and embed faces found elsewhere (e.g. by a FaceTracker), all in one batch."""
         if not faces:
             return []
-        crops = np.stack([self.align(rgb, f) for f in faces])
+        if self.input_size <= CANONICAL_SIZE:  # align_face itself aligns at CANONICAL_SIZE and shrinks: keep both
+            canonicals = [align_face(rgb, f.landmarks, CANONICAL_SIZE) for f in faces]
+            crops = np.stack([self.model_crop(c) for c in canonicals])
+        else:
+            canonicals, crops = [None] * len(faces), np.stack([self.align(rgb, f) for f in faces])
         embeddings = self.embedder.embed(crops)
         fingerprint = self.info.fingerprint
-        return [FaceResult(f, c, e, fingerprint) for f, c, e in zip(faces, crops, embeddings)]
+        return [FaceResult(f, c, e, fingerprint, k) for f, c, e, k in zip(faces, crops, embeddings, canonicals)]
 
     def analyze_file(self, path: str | Path) -> ImageResult:
         """Decode a photo and analyse it; raises ImageError or NoFaceError with a clear message."""

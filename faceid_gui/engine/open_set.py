@@ -1,0 +1,165 @@
+"""Open-set 1:N: how strict the per-pair threshold must be so that the chance of a stranger being given a name stays
+at a target however many people are enrolled, and what that costs the enrolled people.
+
+With N faces enrolled a stranger gets N chances to come within the threshold of someone (a person is as near as
+their nearest enrolled face, so each face counts, not each person: on CelebA, 5 people with 3 photos each and a
+bound computed for 5 chances let 3.4 % of strangers through against a 1 % target). At a per-pair false accept rate
+FAR(t) the false-positive identification rate (FPIR, NIST's name for "a stranger was given a name") is at most
+1 - (1 - FAR(t))^N, so the threshold is the largest distance whose FAR keeps that at or below the target. FAR(t) is
+read from the model's validation curve (people it never trained on), and taken at the upper end of what the
+validation's stranger pairs allow (a one-sided 95 % Wilson bound): FAR(t) is a count, and 1 in 1,500 measured on
+10,000 pairs is 6 or 7 pairs (on CelebA the point estimate let 1.3 % of strangers through a 1 % target with 5
+people enrolled). The ratio test (matching.decide) only lowers FPIR further; the false-negative identification rate
+(FNIR: an enrolled person's photo does not get their name) grows with N instead, estimated from the curve as FRR(t).
+When no distance is vouched for, nobody is named, and the words say so.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .model_file import DISTANCE_EPS, fine_curve
+
+DEFAULT_FPIR = 0.01  # 1 in 100 strangers may be given a name, whatever the gallery's size
+FPIR_CHOICES = (0.001, 0.01, 0.05, 0.2)  # offered in the app; any value in (0, 1] from the CLI
+REPORT_SIZES = (10, 100, 300)  # people enrolled in open_set_report
+SMALLEST_DISTANCE = float(np.sqrt(DISTANCE_EPS))  # no two embeddings are nearer: a threshold here names nobody
+CONFIDENCE_Z = 1.645  # one-sided 95 % (rule above)
+
+
+def far_upper_bound(far, pairs: int | None):
+    """The largest FAR that `pairs` validation stranger pairs showing `far` still allow (Wilson score bound); the
+    rate itself when the count is not known."""
+    if not pairs:
+        return far
+    far, n, z2 = np.asarray(far, float), float(pairs), CONFIDENCE_Z ** 2
+    return (far + z2 / (2 * n) + CONFIDENCE_Z * np.sqrt(far * (1 - far) / n + z2 / (4 * n * n))) / (1 + z2 / n)
+
+
+def check_fpir(value: float) -> float:
+    """A target FPIR is a share of strangers: above 0, at most 1."""
+    value = float(value)
+    if not (np.isfinite(value) and 0 < value <= 1):
+        raise ValueError(f"the share of strangers allowed a name must lie above 0 and at most 1, not {value!r}")
+    return value
+
+
+def pair_far_allowed(chances: int, target_fpir: float) -> float:
+    """The per-pair FAR at which N chances still give a stranger at most target_fpir of being named."""
+    return 1.0 - (1.0 - check_fpir(target_fpir)) ** (1.0 / max(int(chances), 1))
+
+
+@dataclass(frozen=True)
+class OpenSetRule:
+    """The 1:N threshold for a gallery of `faces` enrolled faces of `people` people, and what it means on the
+    model's validation people."""
+
+    faces: int
+    people: int
+    target_fpir: float
+    threshold: float  # per pair: a face is named only nearer than this to someone
+    pair_far: float | None  # FAR(threshold), its upper bound (rule above); None without a curve
+    fnir: float | None  # estimated share of an enrolled person's photos left unnamed (FRR at the threshold)
+    capped: bool  # the threshold is the ceiling (slider or --threshold), stricter than the target needs
+    vouched: bool = True  # False: no distance keeps the target on the validation's evidence, nobody is named
+    stranger_pairs: int | None = None  # the validation's count of stranger pairs behind the curve
+
+    @property
+    def fpir_bound(self) -> float | None:
+        """At most this share of strangers gets a name (from the curve), or None without a curve."""
+        return None if self.pair_far is None else 1.0 - (1.0 - self.pair_far) ** max(self.faces, 1)
+
+
+def open_set_rule(rate_curve, faces: int, target_fpir: float = DEFAULT_FPIR, ceiling: float | None = None,
+                  people: int | None = None, stranger_pairs: int | None = None) -> OpenSetRule:
+    """The per-pair threshold for N enrolled faces (the module's rule), never above `ceiling` (the 1:1 threshold the
+    user chose); `people` is only for the words; `stranger_pairs` (ModelFile.stranger_pairs) sets how far the
+    curve's FAR is trusted. A model without a rate curve cannot be calibrated: the ceiling is used as it is."""
+    target_fpir = check_fpir(target_fpir)
+    faces = max(int(faces), 1)
+    people = faces if people is None else max(int(people), 1)
+    if len(rate_curve) < 2:
+        if ceiling is None:
+            raise ValueError("a model without a validation curve needs an explicit threshold for 1:N")
+        return OpenSetRule(faces, people, target_fpir, float(ceiling), None, None, True)
+    grid, far, frr = fine_curve(rate_curve)
+    far = far_upper_bound(far, stranger_pairs)
+    allowed = grid[far <= pair_far_allowed(faces, target_fpir)]
+    vouched = bool(allowed.size)
+    threshold = max(float(allowed.max()) if vouched else SMALLEST_DISTANCE, SMALLEST_DISTANCE)
+    capped = ceiling is not None and ceiling < threshold
+    if capped:
+        threshold = float(ceiling)
+    return OpenSetRule(faces, people, target_fpir, threshold, float(np.interp(threshold, grid, far)) if vouched else 0.0,
+                       float(np.interp(threshold, grid, frr)), capped, vouched, stranger_pairs)
+
+
+def gallery_rule(model, index, target_fpir: float = DEFAULT_FPIR, ceiling: float | None = None) -> OpenSetRule:
+    """The 1:N rule for a model file (ModelFile) and a gallery as it is now (matching.GalleryIndex): what the app
+    and the CLI use. The ceiling defaults to the model's own threshold."""
+    return open_set_rule(model.rate_curve, len(index), target_fpir, model.threshold if ceiling is None else ceiling,
+                         people=index.people, stranger_pairs=model.stranger_pairs)
+
+
+def rule_in_words(rule: OpenSetRule) -> str:
+    """What the 1:N rule means at this gallery size, for the app and the CLI."""
+    from .matching import one_in
+
+    who = (f"{rule.people:,} {'person' if rule.people == 1 else 'people'} enrolled"
+           + (f" ({rule.faces:,} faces)" if rule.faces != rule.people else ""))
+    if rule.pair_far is None:
+        return f"With {who}: this model carries no validation rates, so names use the threshold {rule.threshold:.3f} as it is."
+    if not rule.vouched:
+        evidence = f" ({rule.stranger_pairs:,} pairs of strangers)" if rule.stranger_pairs else ""
+        return (f"With {who}, this model's validation{evidence} cannot vouch for naming at most "
+                f"{one_in(rule.target_fpir)} strangers, so nobody is named: allow more strangers, or use a better "
+                f"model.")
+    limit = "your threshold" if rule.capped else f"a target of {one_in(rule.target_fpir)}"
+    return (f"With {who}, at most {one_in(rule.fpir_bound)} strangers would be given a name ({limit}): a face is "
+            f"named only within {rule.threshold:.3f} of someone, and about {one_in(rule.fnir)} photos of enrolled "
+            f"people will then go unnamed.")
+
+
+def open_set_report(embeddings, labels, curve, sizes=REPORT_SIZES, target_fpir: float = DEFAULT_FPIR,
+                    enrolled_photos: int = 3, seed: int = 0, threshold: float | None = None,
+                    stranger_pairs: int | None = None) -> list[dict]:
+    """FPIR and FNIR of the 1:N rule on labelled embeddings (e.g. a model's validation people), one row per gallery
+    size N: N people with more than `enrolled_photos` photos are enrolled with that many, their other photos are
+    searched (FNIR: not given their own name; `wrong_name`: given someone else's), and every photo of the people
+    not enrolled is a stranger (FPIR: given any name). `threshold` fixes the per-pair threshold instead of
+    calibrating it (to measure the old rule). Sizes that leave no stranger are skipped."""
+    from .matching import NAMED, GalleryIndex, identify
+
+    embeddings = np.asarray(embeddings, np.float32)
+    labels = np.asarray(labels)
+    people, counts = np.unique(labels, return_counts=True)
+    eligible = people[counts > enrolled_photos]
+    rng = np.random.default_rng(seed)
+    rows = []
+    for n in sizes:
+        if n > len(eligible) or n >= len(people):
+            continue
+        chosen = rng.choice(eligible, size=n, replace=False)
+        gallery_rows, probes = [], []
+        for pid, person in enumerate(chosen):
+            own = rng.permutation(np.flatnonzero(labels == person))
+            gallery_rows += [(pid, i) for i in own[:enrolled_photos]]
+            probes += [(pid, i) for i in own[enrolled_photos:]]
+        strangers = np.flatnonzero(~np.isin(labels, chosen))
+        index = GalleryIndex(embeddings[[i for _, i in gallery_rows]], np.array([p for p, _ in gallery_rows]),
+                             {pid: str(person) for pid, person in enumerate(chosen)})
+        if threshold is None:
+            rule = open_set_rule(curve, len(index), target_fpir, people=n, stranger_pairs=stranger_pairs)
+            used, bound = rule.threshold, rule.fpir_bound
+        else:
+            used, bound = float(threshold), None
+        named = [identify(index, embeddings[i], used) for i in strangers]
+        found = [(pid, identify(index, embeddings[i], used)) for pid, i in probes]
+        rows.append({"enrolled": int(n), "threshold": round(float(used), 4), "strangers": len(strangers),
+                     "probes": len(probes),
+                     "fpir": float(np.mean([w.status == NAMED for w in named])) if named else 0.0,
+                     "fnir": float(np.mean([not (w.status == NAMED and w.best.person_id == pid) for pid, w in found])),
+                     "wrong_name": float(np.mean([w.status == NAMED and w.best.person_id != pid for pid, w in found])),
+                     "fpir_bound": bound})
+    return rows
