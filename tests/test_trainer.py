@@ -435,3 +435,19 @@ def test_trainer_cli_says_one_line_and_exits_2_on_bad_input(tmp_path, capsys):
         assert main(["evaluate", "--model", str(tmp_path / model), "--data", str(tmp_path)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 6 and all(line.startswith("trainer: ") for line in err), err
+
+
+def test_export_checkpoint_describes_training_without_paths_and_carries_the_open_set_report(tmp_path):
+    from faceid_gui.engine import Embedder
+    from trainer.export import export_checkpoint
+
+    x, y = _toy_set()
+    train(_tiny_cfg(tmp_path, epochs=1, init_from="", out=str(tmp_path / "run")), _data(x, y), log=lambda *_: None)
+    state = torch.load(tmp_path / "run" / "best.pt", weights_only=False)
+    state["data"] = {"data": "celeba", "layout": "celeba", "identities": {"train": 6}, "images_per_split": {"train": 60}}
+    torch.save(state, tmp_path / "run" / "best.pt")
+    export_checkpoint(tmp_path / "run" / "best.pt", tmp_path / "m.onnx", (x, y))
+    info = Embedder(tmp_path / "m.onnx", prefer="cpu").info
+    assert info.training_data.startswith("celeba (celeba layout): 6 training identities")
+    assert info.extra["train_config"]["out"] == "run" and str(tmp_path) not in json.dumps(info.extra)
+    assert isinstance(info.extra["open_set_validation"], list)  # 6 people: too few for N = 10, so no rows

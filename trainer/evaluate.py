@@ -24,11 +24,17 @@ def evaluate_onnx(model: Path, crops: np.ndarray, labels: np.ndarray, no_face: i
         emb = emb + mirrored
         emb /= np.maximum(np.linalg.norm(emb, axis=1, keepdims=True), 1e-12)
     threshold = embedder.info.threshold
+    from faceid_gui.engine import open_set_report
+
+    info = embedder.info
+    open_set = (open_set_report(emb, labels, info.rate_curve, stranger_pairs=info.stranger_pairs)
+                if info.rate_curve else [])
     return evaluate_embeddings(emb, labels, threshold, report_dir,
                                {"model": Path(model).name, "images_without_face": int(no_face),
                                 "provider": embedder.provider.name, "mirror_average": mirror_average,
                                 "mirror_distance_median": float(np.median(to_mirror)),
-                                "mirror_beyond_threshold": float(np.mean(to_mirror > threshold))})
+                                "mirror_beyond_threshold": float(np.mean(to_mirror > threshold)),
+                                "open_set": open_set})
 
 
 def evaluate_embeddings(emb: np.ndarray, labels: np.ndarray, threshold: float | None, report_dir: Path | None,

@@ -83,20 +83,39 @@ def describe_training(data: dict) -> str:
     return text
 
 
+PATH_OPTIONS = ("out", "init_from", "unlabelled_cache")  # folders of the training machine: only their names travel
+
+
+def _without_paths(train_config: dict) -> dict:
+    return {k: (Path(v).name if k in PATH_OPTIONS and isinstance(v, str) and v else v) for k, v in train_config.items()}
+
+
+def open_set_rows(embeddings: np.ndarray, labels: np.ndarray, metrics: dict) -> list[dict]:
+    """What the app's 1:N rule does on these people: FPIR and FNIR with 10, 100 and 300 of them enrolled (3 photos
+    each), the rest as strangers, at the default target (engine/open_set.py)."""
+    from faceid_gui.engine import open_set_report
+
+    return open_set_report(embeddings, labels, metrics["rate_curve"], stranger_pairs=metrics.get("different_pairs"))
+
+
 def export_checkpoint(checkpoint: Path, output: Path, validation: tuple[np.ndarray, np.ndarray] | None = None,
                       description: str = "") -> None:
     """Export a checkpoint; with validation (crops, labels) the metrics and rate curve are measured afresh."""
-    from .train import TrainConfig, evaluate
+    from .train import TrainConfig, embed_all, evaluate
 
     encoder, state = load_encoder(checkpoint)
     config = TrainConfig.from_dict(state["train_config"])
     metrics = state["metrics"]
+    open_set = None
     if validation is not None:
-        metrics = evaluate(encoder, torch.from_numpy(validation[0]), validation[1], config)
+        crops = torch.from_numpy(validation[0])
+        metrics = evaluate(encoder, crops, validation[1], config)
+        open_set = open_set_rows(embed_all(encoder, crops, config), validation[1], metrics)
     data = state.get("data", {})
     trained_on = description or describe_training(data)
     meta = metadata_for(encoder, metrics, trained_on, margin=config.margin,
-                        extra={"epoch": state["epoch"] + 1, "train_config": config.to_dict(), "data_info": data})
+                        extra={"epoch": state["epoch"] + 1, "train_config": _without_paths(config.to_dict()), "data_info": data,
+                               "description": trained_on, "open_set_validation": open_set})
     if validation is not None:
         crops = validation[0][:32]  # parity is checked on real aligned faces
     else:
