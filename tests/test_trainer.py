@@ -268,9 +268,22 @@ def test_export_parity_and_metadata_round_trip(tmp_path, monkeypatch):
     with torch.no_grad():
         want = trained(torch.from_numpy(runtime.preprocess(crops))).numpy()
     again = DenseNetEmbedding(ModelConfig(**dict(TINY, input_size=48)))
-    load_weights(again, path)
+    folded = load_weights(again, path)
+    inputs = torch.from_numpy(runtime.preprocess(crops))
     with torch.no_grad():
-        assert np.abs(again.eval()(torch.from_numpy(runtime.preprocess(crops))).numpy() - want).max() < 1e-5
+        assert np.abs(again.eval()(inputs).numpy() - want).max() < 1e-5
+    # the folded BatchNorms, measured on faces, compute the same function in eval mode and match training mode
+    from trainer.onnx_weights import recalibrate_folded
+
+    assert "features.norm0" in folded
+    import copy
+
+    with torch.no_grad():  # (on a copy: a forward pass in training mode moves the running statistics)
+        before = copy.deepcopy(again).train()(inputs).numpy()
+    recalibrate_folded(again, folded, [inputs])
+    with torch.no_grad():
+        assert np.abs(again.eval()(inputs).numpy() - want).max() < 1e-5
+        assert np.abs(copy.deepcopy(again).train()(inputs).numpy() - want).max() < np.abs(before - want).max()
     # a model that disagrees with torch is refused and nothing is written
     import trainer.export
 

@@ -58,13 +58,16 @@ def load_encoder(path: Path) -> tuple[DenseNetEmbedding, dict]:
     return encoder.eval(), state
 
 
-def load_weights(encoder: DenseNetEmbedding, path: Path) -> None:
+def load_weights(encoder: DenseNetEmbedding, path: Path) -> list[str]:
     """Start from another run's weights (fine-tuning), or a model file's (.onnx, as `trainer export` wrote it); the
-    networks must agree but for their input size (global pooling makes the weights size-independent)."""
+    networks must agree but for their input size (global pooling makes the weights size-independent). Returns the
+    BatchNorms a model file had folded, which need `onnx_weights.recalibrate_folded` before training."""
+    folded: list[str] = []
     if Path(path).suffix == ".onnx":
-        from .onnx_weights import state_from_onnx
+        from .onnx_weights import folded_names, state_from_onnx
 
         weights, config = state_from_onnx(path)
+        folded = folded_names(weights)
         weights = {k: v for k, v in weights.items() if not k.endswith("num_batches_tracked")} | {
             k: v for k, v in encoder.state_dict().items() if k.endswith("num_batches_tracked")}
     else:
@@ -74,6 +77,7 @@ def load_weights(encoder: DenseNetEmbedding, path: Path) -> None:
     if ModelConfig(**theirs) != ModelConfig(**ours):
         raise TrainerError(f"{path} holds a different network ({config.get('name')}) than this run ({encoder.config.name})")
     encoder.load_state_dict(weights)
+    return folded
 
 
 def restore(path: Path, encoder, optimizer, scheduler, scaler) -> dict:

@@ -21,6 +21,7 @@ from .loss import batch_contrastive_loss, contrastive_loss, distance_distillatio
 from .metrics import best_threshold, pair_distances, rates_at, threshold_for_far, verification_report
 from .config import TrainConfig
 from .model import DenseNetEmbedding, SiameseNetwork
+from .onnx_weights import recalibrate_folded
 
 
 def set_seed(seed: int) -> None:
@@ -193,7 +194,12 @@ def train(cfg: TrainConfig, data: TrainingData, log=print) -> dict:
     set_seed(cfg.seed)
     encoder = DenseNetEmbedding(cfg.model)
     if cfg.init_from and not cfg.resume:
-        load_weights(encoder, Path(cfg.init_from))
+        folded = load_weights(encoder, Path(cfg.init_from))
+        if folded:  # a model file's folded BatchNorms: measured on 2,048 training faces before training moves them
+            pick = np.random.default_rng(cfg.seed).choice(len(data.train_crops), min(2048, len(data.train_crops)))
+            sample = torch.from_numpy(data.train_crops[np.sort(pick)])
+            recalibrate_folded(encoder, folded, (to_input(sample[i:i + 256], cfg, None, train=False)
+                                                 for i in range(0, len(sample), 256)))
     encoder = encoder.to(device).to(memory_format=torch.channels_last)
     siamese = SiameseNetwork(encoder)
     if world > 1:
