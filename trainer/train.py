@@ -226,6 +226,8 @@ def train(cfg: TrainConfig, data: TrainingData, log=print) -> dict:
     step = _Step(siamese, optimizer, scheduler, scaler, use_amp, torch.from_numpy(data.train_crops).to(device),
                  torch.from_numpy(data.train_labels).to(device), teacher, face_targets, unlabelled)
     val_crops = torch.from_numpy(data.val_crops).to(device)
+    if cfg.init_from and start_epoch == 0 and rank == 0:  # where fine-tuning starts, to see what each epoch adds
+        log(f"start val_auc={evaluate(encoder, val_crops, data.val_labels, cfg)['roc_auc']:.4f}")
     for epoch in range(start_epoch, cfg.epochs):
         batches = _epoch_batches(cfg, data.train_labels, epoch, rank, world)
         progress = Progress(len(batches), f"epoch {epoch + 1}/{cfg.epochs}") if rank == 0 else None
