@@ -91,6 +91,9 @@ def test_not_a_folder_and_not_a_library_are_clear_errors(tmp_path, engine, libra
         db.execute("CREATE TABLE t (x)")
     with pytest.raises(GalleryError, match="not a faceid photo library"):
         Library(foreign, engine.info.fingerprint)
+    (tmp_path / "folder.sqlite3").mkdir()  # checked before SQLite opens it, and named as what it is
+    with pytest.raises(GalleryError, match="is a folder, not a photo library file"):
+        Library(tmp_path / "folder.sqlite3", engine.info.fingerprint)
 
 
 def test_tiny_and_background_faces_are_kept_out_of_grouping():

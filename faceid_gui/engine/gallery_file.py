@@ -42,29 +42,30 @@ class NoGalleryError(GalleryError):
     """A command that only reads found no gallery file (nothing was created)."""
 
 
-def prepare_path(path: Path, create: bool) -> None:
+def prepare_path(path: Path, create: bool, what: str = "gallery") -> None:
     """Refuse what is not a regular file (FIFO, device, folder) before anything opens it; create a missing
-    gallery (and its missing folders, private) only when `create`."""
+    gallery (and its missing folders, private) only when `create`. `what` names the file in messages (the photo
+    library's file is checked the same way)."""
     try:
         info = os.stat(path)
     except FileNotFoundError:
         if not create:
             raise NoGalleryError(f"there is no gallery at {path}") from None
-        make_private_folders(path.parent)
+        make_private_folders(path.parent, what)
         try:
             os.close(os.open(path, os.O_CREAT | os.O_WRONLY | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600))
         except FileExistsError:
-            return prepare_path(path, create)  # another faceid made it meanwhile: check what it is
+            return prepare_path(path, create, what)  # another faceid made it meanwhile: check what it is
         except OSError as exc:
-            raise GalleryError(f"cannot create gallery {path}: {exc.strerror}") from None
+            raise GalleryError(f"cannot create {what} {path}: {exc.strerror}") from None
         return
     except NotADirectoryError:
-        raise GalleryError(f"cannot open gallery {path}: a part of that path is a file, not a folder") from None
+        raise GalleryError(f"cannot open {what} {path}: a part of that path is a file, not a folder") from None
     except OSError as exc:
-        raise GalleryError(f"cannot open gallery {path}: {exc.strerror}") from None
+        raise GalleryError(f"cannot open {what} {path}: {exc.strerror}") from None
     if not stat.S_ISREG(info.st_mode):
         kind = "a folder" if stat.S_ISDIR(info.st_mode) else "not a regular file (a device, pipe or socket)"
-        raise GalleryError(f"{path} is {kind}, not a gallery file; it was left untouched")
+        raise GalleryError(f"{path} is {kind}, not a {what} file; it was left untouched")
 
 
 def read_header(path: Path) -> bytes:
@@ -131,24 +132,24 @@ def privacy_note(path: Path) -> str:
     return ""
 
 
-def explain(path: Path, exc: sqlite3.Error) -> str:
+def explain(path: Path, exc: sqlite3.Error, what: str = "gallery") -> str:
     code = getattr(exc, "sqlite_errorname", "") or ""
     text = str(exc)
     if code.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")) or "locked" in text:
-        return f"gallery {path} is busy: another faceid is writing to it; try again in a moment"
+        return f"{what} {path} is busy: another faceid is writing to it; try again in a moment"
     if code.startswith("SQLITE_READONLY") or "readonly" in text:
-        return f"gallery {path} is read-only: faceid cannot save changes to it (check the file's permissions)"
+        return f"{what} {path} is read-only: faceid cannot save changes to it (check the file's permissions)"
     if code in ("SQLITE_FULL", "SQLITE_IOERR_SHMSIZE") or "full" in text or (
             code.startswith("SQLITE_IOERR") and _free_bytes(path) < 1 << 20):
         # On a full disk SQLite often reports only an I/O error (e.g. it cannot size the WAL index).
-        return f"not enough disk space to write to gallery {path}; nothing was changed"
+        return f"not enough disk space to write to {what} {path}; nothing was changed"
     if code.startswith(("SQLITE_CORRUPT", "SQLITE_NOTADB")) or "malformed" in text or "not a database" in text:
-        return f"gallery {path} is damaged ({text}); restore it from a backup or move it away to start a new one"
+        return f"{what} {path} is damaged ({text}); restore it from a backup or move it away to start a new one"
     if code.startswith("SQLITE_CANTOPEN"):
-        return f"cannot open gallery {path} (check that its folder exists and is writable)"
+        return f"cannot open {what} {path} (check that its folder exists and is writable)"
     if code.startswith("SQLITE_IOERR"):
-        return f"gallery {path} could not be read or written (disk error: {text})"
-    return f"gallery {path}: {text}"
+        return f"{what} {path} could not be read or written (disk error: {text})"
+    return f"{what} {path}: {text}"
 
 
 def _free_bytes(path: Path) -> int:
@@ -158,7 +159,7 @@ def _free_bytes(path: Path) -> int:
         return 1 << 62
 
 
-def make_private_folders(folder: Path) -> None:
+def make_private_folders(folder: Path, what: str = "gallery") -> None:
     """Create the missing folders private to the user; folders that already exist are not ours to chmod."""
     missing = []
     while not folder.exists() and folder != folder.parent:
@@ -170,5 +171,5 @@ def make_private_folders(folder: Path) -> None:
         except FileExistsError:
             continue
         except OSError as exc:
-            raise GalleryError(f"cannot create the gallery folder {created}: {exc.strerror}") from None
+            raise GalleryError(f"cannot create the {what} folder {created}: {exc.strerror}") from None
         os.chmod(created, 0o700)  # mkdir's mode is filtered by the umask

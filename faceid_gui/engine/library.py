@@ -90,7 +90,7 @@ class Library:
         self.path = Path(path)
         self.model_fingerprint = model_fingerprint
         with self._errors():
-            prepare_path(self.path, create=True)  # a regular file or a new private one, as for the gallery
+            prepare_path(self.path, create=True, what="photo library")  # as the gallery's: regular or new, private
             self._db = sqlite3.connect(self.path, timeout=busy_timeout, isolation_level=None, check_same_thread=False)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA foreign_keys=ON")
@@ -113,7 +113,7 @@ class Library:
         try:
             yield
         except sqlite3.Error as exc:
-            raise GalleryError(explain(self.path, exc).replace("gallery", "photo library", 1)) from None
+            raise GalleryError(explain(self.path, exc, "photo library")) from None
         except OSError as exc:
             raise GalleryError(f"cannot open photo library {self.path}: {exc.strerror}") from None
 
