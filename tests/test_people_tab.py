@@ -79,7 +79,11 @@ def test_suggestions_for_an_enrolled_person_are_accepted_in_bulk_and_find_ranks_
     assert ("suggestion", "Eileen") in tab.entries and len(tab.entries[("suggestion", "Eileen")]) == 3
     tab.groups.setCurrentRow(_keys(tab).index(("suggestion", "Eileen")))
     assert tab.buttons["accept"].isEnabled() and not tab.buttons["name"].isEnabled()
+    asked = []  # astronaut0.png is the enrolled photo again: the enrolment checks ask first (answered Yes)
+    monkeypatch.setattr(QMessageBox, "question",
+                        lambda parent, title, text, *a: asked.append(text) or QMessageBox.StandardButton.Yes)
     tab.accept()
+    assert len(asked) == 1 and "astronaut0.png: is a photo already enrolled for Eileen" in asked[0]
     assert ("suggestion", "Eileen") not in tab.entries
     assert window.state.gallery.people()[0].faces == 4
     tab.find.who.setCurrentText("Eileen")
