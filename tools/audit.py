@@ -198,7 +198,6 @@ def audit_mutants(count: int, seed: int, work: Path) -> tuple[Family, Family]:
         listing = work / "compare-list.txt"
         listing.write_text("\n".join(map(str, batch)))
         with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-            t = time.monotonic()
             proc = subprocess.Popen([sys.executable, __file__, "--compare-worker", str(listing)], stdout=out,
                                     stderr=err, cwd=ROOT)
             _, status, usage = os.wait4(proc.pid, 0)

@@ -106,6 +106,7 @@ def main() -> int:
     shoot("gallery")
     window.enroll.discard_all()  # else closing asks about the Enroll tab's unsaved faces
     window.close()
+    app.processEvents()  # let the close finish before the process ends
     return 0
 
 
