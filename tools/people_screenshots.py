@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import collections
 import os
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -42,13 +41,13 @@ def main() -> int:
     identity = dict(line.split() for line in (args.folder / "identity_CelebA.txt").read_text().splitlines()
                     if len(line.split()) == 2)
 
-    from PySide6.QtCore import QEventLoop, QTimer
     from PySide6.QtWidgets import QApplication, QInputDialog
 
     from faceid_gui.app.main_window import MainWindow
     from faceid_gui.app.state import AppState
     from faceid_gui.engine import FaceEngine, resolve_provider
     from faceid_gui.paths import default_gallery_path
+    from screenshots import shoot_window, wait  # beside this script: its folder is on sys.path
 
     app = QApplication([])
     state = AppState(FaceEngine(None, prefer=resolve_provider(None)), default_gallery_path())
@@ -58,18 +57,8 @@ def main() -> int:
     window.show()
     tab = window.people
 
-    def wait(signal=None, ms=20000, until=None) -> None:
-        loop = QEventLoop()
-        if signal is not None:
-            signal.connect(lambda *a: (until is None or until(*a)) and loop.quit())
-        QTimer.singleShot(ms if signal is not None else 400, loop.quit)
-        loop.exec()
-
     def shoot(name: str) -> None:
-        wait()
-        out = args.out / f"{name}.png"
-        subprocess.run(["import", "-window", str(int(window.winId())), str(out)], check=True)
-        print(f"wrote {out}")
+        shoot_window(window, args.out / f"{name}.png")
 
     window.show_tab("people")
     tab.scan.start(str(photos))

@@ -40,7 +40,6 @@ def main() -> int:
 
     import cv2
     import numpy as np
-    from PySide6.QtCore import QEventLoop, QTimer
     from PySide6.QtWidgets import QApplication
 
     from faceid_gui.app.main_window import MainWindow
@@ -61,18 +60,8 @@ def main() -> int:
     window.move(0, 0)
     window.show()
 
-    def wait(signal=None, ms=20000, until=None) -> None:
-        loop = QEventLoop()
-        if signal is not None:
-            signal.connect(lambda *a: (until is None or until(*a)) and loop.quit())
-        QTimer.singleShot(ms if signal is not None else 300, loop.quit)
-        loop.exec()
-
     def shoot(name: str) -> None:
-        wait()  # let the window paint
-        out = args.out / f"{name}.png"
-        subprocess.run(["import", "-window", str(int(window.winId())), str(out)], check=True)
-        print(f"wrote {out}")
+        shoot_window(window, args.out / f"{name}.png")
 
     test = args.photos / "test"
     window.show_tab("compare")
@@ -108,6 +97,25 @@ def main() -> int:
     window.close()
     app.processEvents()  # let the close finish before the process ends
     return 0
+
+
+def wait(signal=None, ms=20000, until=None) -> None:
+    """Run Qt's events until `signal` comes (with `until(*its arguments)` true, when given) or `ms` pass; without a
+    signal, long enough for the window to paint."""
+    from PySide6.QtCore import QEventLoop, QTimer
+
+    loop = QEventLoop()
+    if signal is not None:
+        signal.connect(lambda *a: (until is None or until(*a)) and loop.quit())
+    QTimer.singleShot(ms if signal is not None else 400, loop.quit)
+    loop.exec()
+
+
+def shoot_window(window, out: Path) -> None:
+    """The window as the X server shows it (ImageMagick's `import`), once it has painted."""
+    wait()
+    subprocess.run(["import", "-window", str(int(window.winId())), str(out)], check=True)
+    print(f"wrote {out}")
 
 
 if __name__ == "__main__":
