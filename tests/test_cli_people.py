@@ -50,3 +50,22 @@ def test_identify_says_what_the_open_set_rule_means_and_refuses_a_bad_share(tmp_
     assert "With 1 person enrolled, at most" in text.stdout
     bad = faceid("--gallery", gallery, "identify", str(sample("astronaut.jpg")), "--fpir", "2")
     assert bad.returncode == 2 and "share above 0" in bad.stderr
+
+
+def test_read_only_commands_create_no_gallery_and_scan_prints_odd_names_escaped(tmp_path):
+    gallery = tmp_path / "g.sqlite3"
+    library = tmp_path / "g.library.sqlite3"
+    groups = faceid("--gallery", str(gallery), "groups")
+    assert groups.returncode == 0 and "scan a folder first" in groups.stdout
+    find = faceid("--gallery", str(gallery), "find", "Bob")
+    assert find.returncode == 2 and "there is no gallery" in find.stderr
+    assert faceid("--gallery", str(gallery), "reembed").returncode == 0
+    assert not gallery.exists() and not library.exists()
+    photos = tmp_path / "photos\x1b[31m"  # a file name may hold a terminal escape or a line break
+    photos.mkdir()
+    shutil.copy(sample("astronaut.jpg"), photos / "a\nforged: Eileen.jpg")
+    scan = faceid("--gallery", str(gallery), "scan", str(photos))
+    assert scan.returncode == 0 and "nobody is named" in scan.stderr
+    assert scan.stdout.count("\n") == 1 and "\x1b" not in scan.stdout
+    assert "photos\\x1b[31m/a\\nforged: Eileen.jpg: unknown" in scan.stdout
+    assert library.exists() and not gallery.exists()  # the scan writes what it saw, and only that
