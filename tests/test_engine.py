@@ -144,23 +144,23 @@ def test_photos_are_searched_from_the_minimum_and_smaller_only_when_no_face_was_
 
 @pytest.mark.parametrize("size", [(150, 100), (107, 71), (20, 13), (333, 500)])
 def test_pyramid_shrink_is_area_averaging_through_halvings(size):
-    from faceid_gui.engine.detector import _shrink
+    from faceid_gui.engine.mtcnn_ops import shrink
 
     rng = np.random.default_rng(0)
     image = cv2.GaussianBlur(rng.integers(0, 256, (500, 333, 3), dtype=np.uint8), (0, 0), 2)  # odd width on purpose
     image = np.ascontiguousarray(image.transpose(1, 0, 2)) if size == (333, 500) else image
-    shrunk = _shrink(image, size)
+    shrunk = shrink(image, size)
     direct = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
     assert shrunk.shape == direct.shape and shrunk.dtype == np.uint8
     assert np.abs(shrunk.astype(int) - direct).mean() < 2.0  # the same picture to within rounding and an edge pixel
 
 
 def test_sampled_patches_match_area_averaged_crops(astronaut):
-    from faceid_gui.engine.detector import _crop_patches, _sample_patches
+    from faceid_gui.engine.mtcnn_ops import crop_patches, sample_patches
 
     boxes = np.array([[100, 80, 339, 319, 1], [150.4, 120.7, 212.9, 183.2, 1], [30, 40, 50, 60, 1],
                       [-40, -40, 59, 59, 1], [5, 5, 5.4, 5.4, 1]], np.float32)
-    sampled, cropped = _sample_patches(astronaut, boxes, 24), _crop_patches(astronaut, boxes, 24)
+    sampled, cropped = sample_patches(astronaut, boxes, 24), crop_patches(astronaut, boxes, 24)
     assert sampled.shape == cropped.shape == (5, 3, 24, 24) and sampled.dtype == np.float32
     for k in range(4):  # large (sampled from the image halved three times), fractional, small, half outside
         assert np.abs(sampled[k] - cropped[k]).mean() < 6.0, k

@@ -4,7 +4,7 @@ import pytest
 
 from faceid_gui.bench import moving_face_frames
 from faceid_gui.engine import FaceTracker
-from faceid_gui.engine.detector import box_iou
+from faceid_gui.engine.mtcnn_ops import box_iou
 
 
 def _rgb(bgr):

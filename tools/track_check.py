@@ -16,7 +16,7 @@ import numpy as np
 
 from faceid_gui.bench import moving_face_frames, run_live
 from faceid_gui.engine import FaceEngine, FaceTracker, GalleryIndex, load_image
-from faceid_gui.engine.detector import box_iou
+from faceid_gui.engine.mtcnn_ops import box_iou
 
 
 def main() -> None:

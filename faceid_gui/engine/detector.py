@@ -4,9 +4,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import cv2
 import numpy as np
 
+from .mtcnn_ops import crop_patches, nms, pnet_boxes, regress, run_chunked, sample_patches, shrink, square
 from .runtime import create_session
 
 
@@ -99,18 +99,18 @@ class FaceDetector:
 
     def _detect(self, rgb: np.ndarray, min_face: float) -> list[Face]:
         h, w = rgb.shape[:2]
-        image, shrink = rgb, 1.0
+        image, scale = rgb, 1.0
         if max(h, w) > self.max_side:
             # A large photo is searched on a copy halved until its longest side is at most 1.25 x max_side (exact
             # halvings are OpenCV's fast case), for faces from min_face / max_side of that side: 40 px in a 1024 px
             # photo, about 160 px in a 12 MP one. Searching a 12 MP photo for 40 px faces ran P-Net on a 1024 px
-            # level and took 0.35-0.75 s; a face that small in a phone photo is a background face.
+            # level and took 0.35-0.75 s. Crowds of smaller faces get a second pass (detect, _maybe_crowd).
             halvings = int(np.ceil(np.log2(max(h, w) / (1.25 * self.max_side))))
-            shrink = 0.5 ** max(halvings, 0)
-            if min(h, w) * shrink < 12:
+            scale = 0.5 ** max(halvings, 0)
+            if min(h, w) * scale < 12:
                 return []  # a sliver (e.g. 2x5000 px) holds no findable face, and resizing it to nothing would fail
-            image = _shrink(rgb, (int(w * shrink), int(h * shrink)))
-            shrink = image.shape[1] / w
+            image = shrink(rgb, (int(w * scale), int(h * scale)))
+            scale = image.shape[1] / w
             min_face = min_face * max(image.shape[:2]) / self.max_side
         # Faces smaller than 12 px (P-Net's window) cannot be found; keep the request meaningful.
         min_face = max(12.0, min_face)
@@ -122,7 +122,7 @@ class FaceDetector:
         boxes, landmarks = self._stage_output(image, boxes)
         faces = []
         for box, marks in zip(boxes, landmarks):
-            faces.append(Face(box[:4] / shrink, float(box[4]), marks / shrink))
+            faces.append(Face(box[:4] / scale, float(box[4]), marks / scale))
         faces.sort(key=lambda f: f.area, reverse=True)
         return faces
 
@@ -135,13 +135,13 @@ class FaceDetector:
         if not len(boxes):
             return []
         boxes = np.asarray(boxes, np.float32).reshape(-1, 4)
-        squared = _square(np.concatenate([boxes, np.zeros((len(boxes), 1), np.float32)], axis=1))
-        reg, marks, prob = _run_chunked(self.onet, _crop_patches(rgb, squared, 48))
+        squared = square(np.concatenate([boxes, np.zeros((len(boxes), 1), np.float32)], axis=1))
+        reg, marks, prob = run_chunked(self.onet, crop_patches(rgb, squared, 48))
         side = (squared[:, 2] - squared[:, 0] + 1)[:, None]
         xs = side * marks[:, 0:5] + squared[:, 0:1] - 1
         ys = side * marks[:, 5:10] + squared[:, 1:2] - 1
         squared[:, 4] = prob
-        out = _regress(squared, reg)
+        out = regress(squared, reg)
         return [Face(out[i, :4].copy(), float(prob[i]), np.stack([xs[i], ys[i]], axis=-1))
                 if prob[i] > self.thresholds[2] else None for i in range(len(boxes))]
 
@@ -154,32 +154,32 @@ class FaceDetector:
             sh, sw = int(np.ceil(h * scale)), int(np.ceil(w * scale))
             # Each level from the one before, not from the full frame: INTER_AREA reads every source pixel, so the
             # small levels cost as much as the first one did (0.8 ms each at 640x480, about half of P-Net's time).
-            scaled = _shrink(scaled, (sw, sh))
+            scaled = shrink(scaled, (sw, sh))
             blob = scaled.transpose(2, 0, 1)[None].astype(np.float32)
             reg, prob = self.pnet.run(None, {"input": blob})
-            boxes = _pnet_boxes(reg[0], prob[0], scale, self.thresholds[0])
+            boxes = pnet_boxes(reg[0], prob[0], scale, self.thresholds[0])
             if len(boxes):
-                candidates.append(boxes[_nms(boxes, 0.5)])
+                candidates.append(boxes[nms(boxes, 0.5)])
             scale *= self.scale_factor
         if not candidates:
             return np.empty((0, 5), np.float32)
         boxes = np.concatenate(candidates)
-        boxes = boxes[_nms(boxes, 0.7)]
-        return _square(boxes)
+        boxes = boxes[nms(boxes, 0.7)]
+        return square(boxes)
 
     def _stage_refine(self, image: np.ndarray, boxes: np.ndarray) -> np.ndarray:
-        patches = _sample_patches(image, boxes, 24)
-        reg, prob = _run_chunked(self.rnet, patches)
+        patches = sample_patches(image, boxes, 24)
+        reg, prob = run_chunked(self.rnet, patches)
         keep = prob > self.thresholds[1]
         boxes, reg = boxes[keep], reg[keep]
         boxes[:, 4] = prob[keep]
-        boxes = _regress(boxes, reg)
-        boxes = boxes[_nms(boxes, 0.7)]
-        return _square(boxes)
+        boxes = regress(boxes, reg)
+        boxes = boxes[nms(boxes, 0.7)]
+        return square(boxes)
 
     def _stage_output(self, image: np.ndarray, boxes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        patches = _crop_patches(image, boxes, 48)
-        reg, marks, prob = _run_chunked(self.onet, patches)
+        patches = crop_patches(image, boxes, 48)
+        reg, marks, prob = run_chunked(self.onet, patches)
         keep = prob > self.thresholds[2]
         boxes, reg, marks = boxes[keep], reg[keep], marks[keep]
         boxes[:, 4] = prob[keep]
@@ -188,146 +188,6 @@ class FaceDetector:
         xs = bw * marks[:, 0:5] + boxes[:, 0:1] - 1
         ys = bh * marks[:, 5:10] + boxes[:, 1:2] - 1
         landmarks = np.stack([xs, ys], axis=-1)
-        boxes = _regress(boxes, reg)
-        keep = _nms(boxes, 0.7, use_min=True)
+        boxes = regress(boxes, reg)
+        keep = nms(boxes, 0.7, use_min=True)
         return boxes[keep], landmarks[keep]
-
-
-CHUNK = 32  # candidates per R-/O-Net run: ONNX Runtime keeps the largest batch's buffers (1,398 at once: +280 MB)
-
-
-def _run_chunked(session, patches: np.ndarray) -> list[np.ndarray]:
-    parts = [session.run(None, {"input": patches[i:i + CHUNK]}) for i in range(0, len(patches), CHUNK)]
-    return [np.concatenate(outputs) for outputs in zip(*parts)] if parts else session.run(None, {"input": patches})
-
-
-def _pnet_boxes(reg: np.ndarray, prob: np.ndarray, scale: float, threshold: float,
-                stride: int = 2, cell: int = 12) -> np.ndarray:
-    ys, xs = np.where(prob > threshold)
-    if len(ys) == 0:
-        return np.empty((0, 5), np.float32)
-    dx1, dy1, dx2, dy2 = (reg[i, ys, xs] for i in range(4))
-    x1 = xs * stride
-    y1 = ys * stride
-    boxes = np.stack([
-        (x1 + dx1 * cell) / scale,
-        (y1 + dy1 * cell) / scale,
-        (x1 + cell + dx2 * cell) / scale,
-        (y1 + cell + dy2 * cell) / scale,
-        prob[ys, xs],
-    ], axis=1).astype(np.float32)
-    return boxes
-
-
-def box_iou(a: np.ndarray, b: np.ndarray) -> float:
-    """Intersection over union of two (x1, y1, x2, y2) boxes; 0 for empty ones."""
-    iw = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    ih = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = iw * ih
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return float(inter / union) if union > 0 else 0.0
-
-
-def _nms(boxes: np.ndarray, threshold: float, use_min: bool = False) -> np.ndarray:
-    """Greedy non-maximum suppression by score; returns kept indices."""
-    x1, y1, x2, y2, scores = boxes[:, 0], boxes[:, 1], boxes[:, 2], boxes[:, 3], boxes[:, 4]
-    areas = (x2 - x1 + 1) * (y2 - y1 + 1)
-    order = np.argsort(-scores, kind="stable")
-    keep = []
-    while order.size:
-        i = order[0]
-        keep.append(i)
-        rest = order[1:]
-        iw = np.maximum(0.0, np.minimum(x2[i], x2[rest]) - np.maximum(x1[i], x1[rest]) + 1)
-        ih = np.maximum(0.0, np.minimum(y2[i], y2[rest]) - np.maximum(y1[i], y1[rest]) + 1)
-        inter = iw * ih
-        denom = np.minimum(areas[i], areas[rest]) if use_min else areas[i] + areas[rest] - inter
-        order = rest[inter / denom <= threshold]
-    return np.asarray(keep, dtype=np.int64)
-
-
-def _square(boxes: np.ndarray) -> np.ndarray:
-    boxes = boxes.copy()
-    w = boxes[:, 2] - boxes[:, 0]
-    h = boxes[:, 3] - boxes[:, 1]
-    side = np.maximum(w, h)
-    boxes[:, 0] += (w - side) * 0.5
-    boxes[:, 1] += (h - side) * 0.5
-    boxes[:, 2] = boxes[:, 0] + side
-    boxes[:, 3] = boxes[:, 1] + side
-    return boxes
-
-
-def _regress(boxes: np.ndarray, reg: np.ndarray) -> np.ndarray:
-    boxes = boxes.copy()
-    w = boxes[:, 2] - boxes[:, 0] + 1
-    h = boxes[:, 3] - boxes[:, 1] + 1
-    boxes[:, :4] += reg * np.stack([w, h, w, h], axis=1)
-    return boxes
-
-
-def _halve(image: np.ndarray) -> np.ndarray:
-    """Half the size by averaging 2x2 blocks (an odd last row or column is dropped): OpenCV's fast INTER_AREA case."""
-    h, w = image.shape[:2]
-    return cv2.resize(image[:h - h % 2, :w - w % 2], (w // 2, h // 2), interpolation=cv2.INTER_AREA)
-
-
-def _shrink(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """Resize down to size (w, h): halved while at least twice too large, then area-averaged the rest of the way.
-
-    OpenCV's INTER_AREA is fast only for an exact halving (0.04 ms for a 500 px photo); at any other factor it
-    weighs every source pixel (0.6 ms to 150x100), which made the first pyramid level cost more than its P-Net run.
-    """
-    while image.shape[1] >= 2 * size[0] and image.shape[0] >= 2 * size[1]:
-        image = _halve(image)
-    if (image.shape[1], image.shape[0]) == tuple(size):
-        return image
-    return cv2.resize(image, size, interpolation=cv2.INTER_AREA)
-
-
-def _crop_patches(image: np.ndarray, boxes: np.ndarray, size: int) -> np.ndarray:
-    """Crops of each box resized to size x size, zero-padded outside the image, as NCHW."""
-    h, w = image.shape[:2]
-    out = np.zeros((len(boxes), size, size, 3), np.float32)
-    for k, (bx1, by1, bx2, by2) in enumerate(np.round(boxes[:, :4]).astype(int)):
-        bw, bh = bx2 - bx1 + 1, by2 - by1 + 1
-        if bw < 2 or bh < 2:
-            continue
-        sx1, sy1, sx2, sy2 = max(bx1, 0), max(by1, 0), min(bx2 + 1, w), min(by2 + 1, h)
-        if sx2 <= sx1 or sy2 <= sy1:
-            continue
-        if (sx1, sy1, sx2, sy2) == (bx1, by1, bx2 + 1, by2 + 1):
-            canvas = image[sy1:sy2, sx1:sx2]  # inside the image (most boxes): resize the view, no padded copy
-        else:
-            canvas = np.zeros((bh, bw, 3), image.dtype)
-            canvas[sy1 - by1:sy2 - by1, sx1 - bx1:sx2 - bx1] = image[sy1:sy2, sx1:sx2]
-        interp = cv2.INTER_AREA if bw > size else cv2.INTER_LINEAR
-        out[k] = cv2.resize(canvas, (size, size), interpolation=interp)
-    return out.transpose(0, 3, 1, 2).copy()
-
-
-def _sample_patches(image: np.ndarray, boxes: np.ndarray, size: int) -> np.ndarray:
-    """Like _crop_patches, cheaper and to a fraction of a pixel: each box is sampled bilinearly from the image
-    halved until the box is under 2 * size across, so no crop reads more than (2 * size)^2 pixels.
-
-    For R-Net's many candidates (23 a photo, most far larger than 24 px): their area-averaged crops took 1.7
-    CPU-ms a photo, these 0.55. O-Net's few crops, whose landmarks align the face, keep _crop_patches.
-    """
-    halved = [image]
-    out = np.zeros((len(boxes), size, size, 3), np.float32)
-    for k, (x1, y1, x2, y2) in enumerate(boxes[:, :4]):
-        if x2 - x1 < 1 or y2 - y1 < 1:
-            continue  # as _crop_patches: a box under 2 px across stays empty
-        side = max(x2 - x1, y2 - y1) + 1
-        level = int(np.floor(np.log2(side / size))) if side >= 2 * size else 0
-        while len(halved) <= level and min(halved[-1].shape[:2]) >= 2:
-            halved.append(_halve(halved[-1]))
-        level = min(level, len(halved) - 1)
-        shrink = float(1 << level)
-        # Pixels x1..x2 inclusive cover [x1, x2 + 1): output pixel u samples the point (u + 0.5) * step + x1 - 0.5.
-        step_x, step_y = (x2 + 1 - x1) / shrink / size, (y2 + 1 - y1) / shrink / size
-        matrix = np.array([[step_x, 0, x1 / shrink + 0.5 * step_x - 0.5],
-                           [0, step_y, y1 / shrink + 0.5 * step_y - 0.5]], np.float32)
-        out[k] = cv2.warpAffine(halved[level], matrix, (size, size), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
-                                borderMode=cv2.BORDER_CONSTANT, borderValue=0)
-    return out.transpose(0, 3, 1, 2).copy()

@@ -5,7 +5,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from .detector import box_iou
+from .mtcnn_ops import box_iou
 from .errors import ModelError
 from .model_file import DISTANCE_EPS
 from .names import name_key

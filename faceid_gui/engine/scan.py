@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .detector import box_iou
+from .mtcnn_ops import box_iou
 from .errors import FaceIdError
 from .imageio import IMAGE_SUFFIXES, load_image
 from .library import Library

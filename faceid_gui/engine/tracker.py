@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .detector import LIVE_MIN_FACE, Face, FaceDetector, box_iou
+from .detector import LIVE_MIN_FACE, Face, FaceDetector
+from .mtcnn_ops import box_iou
 
 
 class FaceTracker:
