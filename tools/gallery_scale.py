@@ -5,7 +5,8 @@
 Builds the gallery once with direct SQLite inserts (random unit embeddings under the shipped model's fingerprint,
 small PNG thumbnails like the app's own) and caches it under /tmp; then measures, each in a fresh process so that
 its peak RSS is its own: the window opened on the Gallery tab (offscreen Qt), `faceid people`, `faceid identify`
-end to end, and in one process the 1:N index built in full and refreshed after one enrolment.
+end to end, and in one process the 1:N index built in full and refreshed after one enrolment and one removal
+made by another connection (as `faceid enroll` while the window is open).
 """
 from __future__ import annotations
 
@@ -135,10 +136,10 @@ def main() -> int:
                FACEID_DATA_DIR=str(path.parent / f"{path.stem}-data"))
     py, cli = sys.executable, [sys.executable, "-m", "faceid_gui", "--gallery", str(path)]
     rows = {}
-    wall, rss, _ = measure(cli + ["people"], env)
-    rows["faceid people"] = (wall, rss, "")
-    wall, rss, _ = measure(cli + ["identify", str(SAMPLE)], env)
-    rows["faceid identify (end to end)"] = (wall, rss, "")
+    for what, argv in (("faceid people", cli + ["people"]),
+                       ("faceid identify (end to end)", cli + ["identify", str(SAMPLE)])):
+        wall, rss, _ = min(measure(argv, env) for _ in range(2))  # the second run's file is in the page cache
+        rows[what] = (wall, rss, "best of 2 runs")
     wall, rss, out = measure([py, "-c", INDEX_PROBE, str(path)], env)
     full, search, incremental, forget, n = map(float, out.split())
     rows["1:N index built in full"] = (full, None, f"{int(n)} faces")

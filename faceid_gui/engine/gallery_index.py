@@ -13,7 +13,7 @@ import numpy as np
 
 from .matching import GalleryIndex
 
-_SIGNATURE = "SELECT COUNT(*), COALESCE(MAX(id), 0), COALESCE(SUM(id * person_id), 0) FROM faces"
+_SIGNATURE = "SELECT COUNT(*), COALESCE(SUM(id * person_id), 0) FROM faces"
 _CURRENT = "SELECT COUNT(*) FROM faces WHERE model_fingerprint = ?"
 _ROWS = "SELECT id, person_id, embedding, model_fingerprint FROM faces"
 
@@ -39,7 +39,14 @@ class IndexCache:
         self.last_refresh = "none"  # "full", "incremental" or "none": what the last refresh had to read
 
     def refresh(self, db: sqlite3.Connection) -> GalleryIndex:
-        count, max_id, checksum = db.execute(_SIGNATURE).fetchone()
+        db.execute("BEGIN")  # one snapshot: another faceid's write lands before all these reads or after them
+        try:
+            return self._refresh(db)
+        finally:
+            db.execute("COMMIT")
+
+    def _refresh(self, db: sqlite3.Connection) -> GalleryIndex:
+        count, checksum = db.execute(_SIGNATURE).fetchone()
         if not self.built:
             self._append(db.execute(_ROWS).fetchall())
             self.last_refresh = "full"
@@ -49,9 +56,9 @@ class IndexCache:
             changed = count != len(self.all_ids) or checksum != int(self.all_ids @ self.all_people)
             followed = not changed or self._follow_removals_and_moves(db)
             current = db.execute(_CURRENT, (self.fingerprint,)).fetchone()[0]
-            if not followed or current != self.current_rows:  # a face changed model (re-embedded elsewhere): read everything
+            if not followed or current != self.current_rows:  # a face changed model (re-embedded elsewhere)
                 self.clear()
-                return self.refresh(db)
+                return self._refresh(db)
             self.last_refresh = "incremental"
         self.built = True
         names = dict(db.execute("SELECT id, name FROM people").fetchall())
