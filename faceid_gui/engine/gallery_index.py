@@ -7,6 +7,7 @@ from its small person index: new faces have ids above the largest one seen, and 
 """
 from __future__ import annotations
 
+import itertools
 import sqlite3
 
 import numpy as np
@@ -93,7 +94,8 @@ class IndexCache:
     def _follow_removals_and_moves(self, db: sqlite3.Connection) -> bool:
         """Faces removed or given to another person since the last look, from ids and people only (no embedding).
         False when the gallery holds a face never seen (an id below the largest seen): then read everything."""
-        pairs = np.array(db.execute("SELECT id, person_id FROM faces ORDER BY id").fetchall(), np.int64).reshape(-1, 2)
+        rows = db.execute("SELECT id, person_id FROM faces ORDER BY id").fetchall()
+        pairs = np.fromiter(itertools.chain.from_iterable(rows), np.int64, 2 * len(rows)).reshape(-1, 2)
         ids, people = pairs[:, 0], pairs[:, 1]
         if not np.isin(ids, self.all_ids).all():
             return False
