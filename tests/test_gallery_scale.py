@@ -117,3 +117,15 @@ def test_gallery_tab_reads_the_pictures_it_shows(qtbot, tmp_path, engine):
     assert tab.people.count() == 300 and tab.faces.count() == 2 and tab.selected_name() == "P000"
     assert len(tab.people.grid_model.requested) < 100  # of 300 people, the ones on screen
     assert "2 photos" in tab.people.row_text(0)
+
+
+def test_gallery_from_before_the_model_index_gets_it_when_opened(tmp_path):
+    path = tmp_path / "g.sqlite3"
+    with Gallery(path, "m", SIZE) as gallery:
+        gallery.enroll("Ann", [_face(1)])
+        gallery._db.execute("DROP INDEX faces_model")
+    with Gallery(path, "m", SIZE) as gallery:
+        assert gallery._db.execute("SELECT 1 FROM sqlite_master WHERE name = 'faces_model'").fetchone()
+        assert gallery.stale_count() == 0 and [p.faces for p in gallery.people()] == [1]
+        gallery.enroll("Ann", [_face(2)])
+        assert [p.faces for p in gallery.people()] == [2]  # listings are read again after a write

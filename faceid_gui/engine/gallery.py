@@ -8,8 +8,7 @@ from pathlib import Path
 
 
 from .errors import GalleryError
-from .gallery_file import (APPLICATION_ID, SCHEMA, explain, open_check, prepare_path, privacy_note,
-                           refuse_foreign)
+from .gallery_file import explain, prepare_connection, prepare_path, privacy_note, refuse_foreign
 from .gallery_records import EnrolledFace, Merged, NewFace, Person, Removed, embedding_blob, printable
 from .gallery_index import IndexCache
 from .matching import GalleryIndex
@@ -44,6 +43,7 @@ class Gallery:
         self.model_fingerprint = model_fingerprint
         self.embedding_size = embedding_size
         self._index_cache = IndexCache(model_fingerprint, embedding_size)
+        self._listings: dict = {}
         prepare_path(self.path, create)  # create=False (commands that only read): NoGalleryError, nothing made
         try:
             refuse_foreign(self.path, busy_timeout)
@@ -62,15 +62,7 @@ class Gallery:
     def _open(self, busy_timeout: float) -> None:
         with self._errors():
             self._db = sqlite3.connect(self.path, timeout=busy_timeout, isolation_level=None, check_same_thread=False)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=FULL")
-            self._db.execute("PRAGMA foreign_keys=ON")
-            if self._db.execute(open_check(self.path)).fetchone()[0] != "ok":
-                raise sqlite3.DatabaseError("database disk image is malformed")
-            if self._db.execute("PRAGMA application_id").fetchone()[0] != APPLICATION_ID:
-                # One transaction: another faceid opening the file meanwhile sees no tables or all of them, never
-                # "people" without "faces" (which it would take for a foreign database).
-                self._db.executescript(f"BEGIN IMMEDIATE; {SCHEMA} PRAGMA application_id = {APPLICATION_ID}; COMMIT;")
+            prepare_connection(self._db, self.path)
 
     @contextlib.contextmanager
     def _errors(self):
@@ -208,6 +200,9 @@ class Gallery:
     @_guarded
     def people(self) -> list[Person]:
         """Everyone with their counts, without a picture: listing 10,000 people reads no thumbnail (`thumbnails`)."""
+        return list(self._once_per_version("people", self._read_people))
+
+    def _read_people(self) -> list[Person]:
         rows = self._db.execute(
             "SELECT p.id, p.name, COUNT(f.id), SUM(f.model_fingerprint != ?), MIN(f.id) "
             "FROM people p LEFT JOIN faces f ON f.person_id = p.id GROUP BY p.id ORDER BY p.name",
@@ -225,14 +220,12 @@ class Gallery:
 
     @_guarded
     def thumbnails(self, face_ids) -> dict[int, bytes | None]:
-        """The stored pictures of these faces (ids no longer enrolled are left out)."""
+        """The stored pictures of these faces (ids no longer enrolled are left out), 500 ids a query (SQLite's
+        limit on bound parameters is 999 in old builds)."""
         ids = [int(i) for i in face_ids]
-        out: dict[int, bytes | None] = {}
-        for start in range(0, len(ids), 500):  # SQLite's limit on bound parameters is 999 in old builds
-            chunk = ids[start:start + 500]
-            out.update(self._db.execute(f"SELECT id, thumbnail FROM faces WHERE id IN ({','.join('?' * len(chunk))})",
-                                        chunk).fetchall())
-        return out
+        chunks = (ids[k:k + 500] for k in range(0, len(ids), 500))
+        return {i: t for chunk in chunks for i, t in self._db.execute(
+            f"SELECT id, thumbnail FROM faces WHERE id IN ({','.join('?' * len(chunk))})", chunk)}
 
     @_guarded
     def face_count(self) -> int:
@@ -240,8 +233,17 @@ class Gallery:
 
     @_guarded
     def stale_count(self) -> int:
-        return self._db.execute("SELECT COUNT(*) FROM faces WHERE model_fingerprint != ?",
-                                (self.model_fingerprint,)).fetchone()[0]
+        return self._once_per_version("stale", lambda: self._db.execute(
+            "SELECT COUNT(*) FROM faces WHERE model_fingerprint != ?", (self.model_fingerprint,)).fetchone()[0])
+
+    def _once_per_version(self, what: str, read):
+        """A listing read once per gallery version: after a change the window's tabs and status bar all ask."""
+        version = self.version()
+        if self._listings.get("version") != version:
+            self._listings = {"version": version}
+        if what not in self._listings:
+            self._listings[what] = read()
+        return self._listings[what]
 
     @_guarded
     def version(self) -> int:
