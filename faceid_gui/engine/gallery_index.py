@@ -40,11 +40,14 @@ class IndexCache:
         self.last_refresh = "none"  # "full", "incremental" or "none": what the last refresh had to read
 
     def refresh(self, db: sqlite3.Connection) -> GalleryIndex:
-        db.execute("BEGIN")  # one snapshot: another faceid's write lands before all these reads or after them
+        own = not db.in_transaction  # one snapshot: another faceid's write lands before all these reads or after
+        if own:
+            db.execute("BEGIN")
         try:
             return self._refresh(db)
         finally:
-            db.execute("COMMIT")
+            if own:
+                db.execute("COMMIT")
 
     def _refresh(self, db: sqlite3.Connection) -> GalleryIndex:
         count, checksum = db.execute(_SIGNATURE).fetchone()
