@@ -396,7 +396,7 @@ def test_gallery_merges_on_rename_undoes_forgets_and_disables_what_does_not_appl
     window.state.gallery.enroll("Padme", [face.new_face("a.jpg")])
     window.state.gallery.enroll("Padmé", [face.new_face("b.jpg"), face.new_face("c.jpg")])
     window.state.gallery_changed.emit()
-    assert gallery.notice.text().startswith("2 people") and "1 photo" in gallery.people.item(0).text()
+    assert gallery.notice.text().startswith("2 people") and "1 photo" in gallery.people.row_text(0)
     questions = []
     monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: questions.append(a[4:]) or QMessageBox.StandardButton.Yes)
     monkeypatch.setattr(QInputDialog, "getText", lambda *a, **k: ("padmé", True))
@@ -433,7 +433,7 @@ def test_changes_made_by_another_faceid_are_seen(qtbot, window):
         other.rename("Eileen", "Eileen Collins")
     with qtbot.waitSignal(window.state.gallery_changed, timeout=5000):
         pass  # the poll notices within GALLERY_POLL_MS
-    assert window.gallery.people.item(0).data(Qt.ItemDataRole.UserRole) == "Eileen Collins"
+    assert window.gallery.people.row_value(0) == "Eileen Collins"
     assert window.gallery.faces.count() == 1
 
 

@@ -3,16 +3,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QSize, Qt, QUrl, Signal
-from PySide6.QtGui import QDesktopServices, QIcon, QKeySequence
-from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QInputDialog, QLabel, QListWidget, QListWidgetItem,
-                               QMessageBox, QPushButton, QSplitter, QVBoxLayout, QWidget)
+from PySide6.QtCore import Qt, QUrl, Signal
+from PySide6.QtGui import QDesktopServices, QKeySequence
+from PySide6.QtWidgets import (QHBoxLayout, QInputDialog, QLabel, QListWidget, QMessageBox, QPushButton, QSplitter,
+                               QVBoxLayout, QWidget)
 
 from ..engine import FaceIdError, Gallery, same_name
 from ..engine.reembed import reembed_stale
+from .face_grid import FaceGrid, GridRow, icon_grid
 from .state import AppState, error_text
 from .undo import Forgot, MergedInto, Renamed
-from .widgets import path_name, plural, thumbnail_pixmap
+from .widgets import path_name, plural
 
 PERSON_ICON_PX, FACE_ICON_PX = 96, 80
 NO = QMessageBox.StandardButton.No
@@ -31,11 +32,10 @@ class GalleryTab(QWidget):
         super().__init__()
         self.state = state
         self.undo_stack: list = []  # undo.Forgot, Renamed, MergedInto, newest last: this session's changes
-        self.people = _grid(PERSON_ICON_PX)
-        self.people.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.people.setAccessibleName("People")
-        self.faces = _grid(FACE_ICON_PX)
-        self.faces.setAccessibleName("Photos of the selected person")
+        # Pictures are read as their rows come into view: a gallery of 100,000 faces opens in a moment.
+        pictures = lambda ids: self.state.gallery.thumbnails(ids)  # noqa: E731 - the gallery changes with the model
+        self.people = FaceGrid(pictures, PERSON_ICON_PX, "People")
+        self.faces = FaceGrid(pictures, FACE_ICON_PX, "Photos of the selected person")
         self.notice = QLabel()
         self.notice.setWordWrap(True)
         self.person_title = QLabel()
@@ -63,9 +63,9 @@ class GalleryTab(QWidget):
         self.drop_stale_button.clicked.connect(self.drop_stale)
         self.reembed_button.clicked.connect(self.reembed)
         self.undo_button.clicked.connect(self.undo)
-        self.people.currentItemChanged.connect(lambda *_: self.show_faces())
-        self.faces.currentItemChanged.connect(lambda *_: self._face_selected())
-        self.faces.itemDoubleClicked.connect(lambda _: self.open_source())
+        self.people.current_changed.connect(self.show_faces)
+        self.faces.current_changed.connect(self._face_selected)
+        self.faces.doubleClicked.connect(lambda _: self.open_source())
         state.gallery_changed.connect(self.refresh)
         state.engine_changed.connect(self.undo_stack.clear)  # rows of the old model's session: keep it simple
         self.refresh()
@@ -104,31 +104,19 @@ class GalleryTab(QWidget):
         layout.addWidget(split, 1)
 
     def selected_name(self) -> str | None:
-        item = self.people.currentItem()
-        return item.data(Qt.ItemDataRole.UserRole) if item else None
+        return self.people.current_value()
 
     def selected_face(self):
-        item = self.faces.currentItem()
-        return item.data(Qt.ItemDataRole.UserRole) if item else None
+        return self.faces.current_value()
 
     def refresh(self) -> None:
         current = self.selected_name()
-        self.people.blockSignals(True)
-        self.people.clear()
         people = self.state.gallery.people()
-        for person in people:
-            text = f"{person.name}\n{plural(person.faces, 'photo')}"
-            if person.stale_faces:
-                text += f"\n{person.stale_faces} need re-enrolment"
-            item = QListWidgetItem(QIcon(thumbnail_pixmap(person.thumbnail, PERSON_ICON_PX)), text)
-            item.setData(Qt.ItemDataRole.UserRole, person.name)
-            item.setToolTip(person.name)
-            self.people.addItem(item)
-            if current and same_name(person.name, current):
-                self.people.setCurrentItem(item)
-        if self.people.currentItem() is None and self.people.count():
-            self.people.setCurrentRow(0)
-        self.people.blockSignals(False)
+        rows = [GridRow(f"{p.name}\n{plural(p.faces, 'photo')}" +
+                        (f"\n{p.stale_faces} need re-enrolment" if p.stale_faces else ""), p.name, p.name, p.cover_face)
+                for p in people]
+        chosen = next((k for k, p in enumerate(people) if current and same_name(p.name, current)), 0)
+        self.people.set_rows(rows, chosen if people else -1)
         stale = self.state.gallery.stale_count()
         self.notice.setText(
             f"{plural(stale, 'photo')} enrolled with another model {'is' if stale == 1 else 'are'} not used: "
@@ -139,16 +127,11 @@ class GalleryTab(QWidget):
         self.show_faces()
 
     def show_faces(self) -> None:
-        self.faces.clear()
         name = self.selected_name()
         self.person_title.setText(name or "")
-        if name:
-            for face in self.state.gallery.faces(name):
-                label = path_name(face.source or "camera") + (" (old model)" if face.stale else "")
-                item = QListWidgetItem(QIcon(thumbnail_pixmap(face.thumbnail, FACE_ICON_PX)), label)
-                item.setData(Qt.ItemDataRole.UserRole, face)
-                item.setToolTip(face.source or "captured from a camera")
-                self.faces.addItem(item)
+        faces = self.state.gallery.faces(name, with_thumbnails=False) if name else []
+        self.faces.set_rows([GridRow(path_name(f.source or "camera") + (" (old model)" if f.stale else ""),
+                                     f.source or "captured from a camera", f, f.id) for f in faces])
         self._face_selected()
 
     def _face_selected(self) -> None:
@@ -160,7 +143,7 @@ class GalleryTab(QWidget):
         self.add_button.setToolTip(f"Add photos of {name} on the Enroll tab" if name else "Enrol a new person")
         self.remove_button.setEnabled(face is not None)
         self.open_button.setEnabled(face is not None and bool(face.source) and Path(face.source).is_file())
-        stale = any(self.faces.item(i).data(Qt.ItemDataRole.UserRole).stale for i in range(self.faces.count()))
+        stale = any(face.stale for face in self.faces.values())
         self.drop_stale_button.setEnabled(stale)
         self.reembed_button.setEnabled(self.state.gallery.stale_count() > 0 and self._reembedding is None)
         self.undo_button.setEnabled(bool(self.undo_stack))
@@ -256,8 +239,8 @@ class GalleryTab(QWidget):
                                       self.notice.setText(f"Re-embedding {done} of {total} faces…"))
 
     def _select(self, name: str) -> None:
-        for i in range(self.people.count()):
-            if same_name(self.people.item(i).data(Qt.ItemDataRole.UserRole), name):
+        for i, shown in enumerate(self.people.values()):
+            if same_name(shown, name):
                 self.people.setCurrentRow(i)
 
     def _guarded(self, action) -> None:
@@ -269,12 +252,5 @@ class GalleryTab(QWidget):
 
 
 def _grid(icon_px: int) -> QListWidget:
-    grid = QListWidget()
-    grid.setViewMode(QListWidget.ViewMode.IconMode)
-    grid.setIconSize(QSize(icon_px, icon_px))
-    grid.setGridSize(QSize(icon_px + 40, icon_px + 56))
-    grid.setResizeMode(QListWidget.ResizeMode.Adjust)
-    grid.setMovement(QListWidget.Movement.Static)
-    grid.setWordWrap(True)
-    grid.setUniformItemSizes(True)
-    return grid
+    """A list widget laid out as the Gallery tab's grid (the People tab's few hundred groups and faces)."""
+    return icon_grid(QListWidget(), icon_px)

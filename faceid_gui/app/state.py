@@ -78,6 +78,15 @@ class AppState(QObject):
         self._watch.timeout.connect(self.check_gallery)
         self._watch.start(GALLERY_POLL_MS)
         self.gallery_changed.connect(lambda: setattr(self, "_gallery_version", self.gallery.version()))
+        self.gallery_changed.connect(self._refresh_index)
+
+    def _refresh_index(self) -> None:
+        """The 1:N matrix the Live tab searches every frame, brought up to date with only the faces that changed
+        (engine/gallery_index.py) as soon as the gallery changes, not in the middle of the next frame."""
+        try:
+            self.gallery.index()
+        except FaceIdError:
+            pass  # busy or damaged for now: the next search says so
 
     def check_gallery(self) -> bool:
         """Emit gallery_changed when another connection wrote to the gallery since the last look."""

@@ -6,11 +6,11 @@ import sqlite3
 import time
 from pathlib import Path
 
-import numpy as np
 
 from .errors import GalleryError
-from .gallery_file import APPLICATION_ID, SCHEMA, explain, prepare_path, privacy_note, refuse_foreign
+from .gallery_file import explain, prepare_connection, prepare_path, privacy_note, refuse_foreign
 from .gallery_records import EnrolledFace, Merged, NewFace, Person, Removed, embedding_blob, printable
+from .gallery_index import IndexCache
 from .matching import GalleryIndex
 from .names import clean_name, name_key
 
@@ -42,7 +42,8 @@ class Gallery:
         self.path = Path(path)
         self.model_fingerprint = model_fingerprint
         self.embedding_size = embedding_size
-        self.skipped_rows = 0  # embeddings in the file that cannot be used (wrong length, not finite)
+        self._index_cache = IndexCache(model_fingerprint, embedding_size)
+        self._listings: dict = {}
         prepare_path(self.path, create)  # create=False (commands that only read): NoGalleryError, nothing made
         try:
             refuse_foreign(self.path, busy_timeout)
@@ -61,15 +62,7 @@ class Gallery:
     def _open(self, busy_timeout: float) -> None:
         with self._errors():
             self._db = sqlite3.connect(self.path, timeout=busy_timeout, isolation_level=None, check_same_thread=False)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=FULL")
-            self._db.execute("PRAGMA foreign_keys=ON")
-            if self._db.execute("PRAGMA quick_check").fetchone()[0] != "ok":
-                raise sqlite3.DatabaseError("database disk image is malformed")
-            if self._db.execute("PRAGMA application_id").fetchone()[0] != APPLICATION_ID:
-                # One transaction: another faceid opening the file meanwhile sees no tables or all of them, never
-                # "people" without "faces" (which it would take for a foreign database).
-                self._db.executescript(f"BEGIN IMMEDIATE; {SCHEMA} PRAGMA application_id = {APPLICATION_ID}; COMMIT;")
+            prepare_connection(self._db, self.path)
 
     @contextlib.contextmanager
     def _errors(self):
@@ -192,6 +185,7 @@ class Gallery:
             db.execute("UPDATE faces SET embedding = ?, model_fingerprint = ?, thumbnail = COALESCE(?, thumbnail) "
                        "WHERE id = ?", (embedding_blob(embedding, self.embedding_size), self.model_fingerprint,
                                         thumbnail, face_id))
+        self._index_cache.clear()  # an embedding changed in place: the next index reads every row
 
     @_guarded
     def forget_stale(self, name: str) -> int:
@@ -205,19 +199,33 @@ class Gallery:
 
     @_guarded
     def people(self) -> list[Person]:
+        """Everyone with their counts, without a picture: listing 10,000 people reads no thumbnail (`thumbnails`)."""
+        return list(self._once_per_version("people", self._read_people))
+
+    def _read_people(self) -> list[Person]:
         rows = self._db.execute(
-            "SELECT p.id, p.name, COUNT(f.id), SUM(f.model_fingerprint != ?), "
-            "(SELECT thumbnail FROM faces WHERE person_id = p.id ORDER BY id LIMIT 1) "
+            "SELECT p.id, p.name, COUNT(f.id), SUM(f.model_fingerprint != ?), MIN(f.id) "
             "FROM people p LEFT JOIN faces f ON f.person_id = p.id GROUP BY p.id ORDER BY p.name",
             (self.model_fingerprint,)).fetchall()
         return [Person(r[0], r[1], r[2], int(r[3] or 0), r[4]) for r in rows]
 
     @_guarded
-    def faces(self, name: str) -> list[EnrolledFace]:
+    def faces(self, name: str, with_thumbnails: bool = True) -> list[EnrolledFace]:
+        """A person's faces; without their thumbnails (None) for a list that loads them as they come into view."""
         person_id = self._person_id(self._db, name)
-        rows = self._db.execute("SELECT id, thumbnail, source, model_fingerprint FROM faces "
+        picture = "thumbnail" if with_thumbnails else "NULL"
+        rows = self._db.execute(f"SELECT id, {picture}, source, model_fingerprint FROM faces "
                                 "WHERE person_id = ? ORDER BY id", (person_id,)).fetchall()
         return [EnrolledFace(r[0], person_id, r[1], r[2], r[3] != self.model_fingerprint) for r in rows]
+
+    @_guarded
+    def thumbnails(self, face_ids) -> dict[int, bytes | None]:
+        """The stored pictures of these faces (ids no longer enrolled are left out), 500 ids a query (SQLite's
+        limit on bound parameters is 999 in old builds)."""
+        ids = [int(i) for i in face_ids]
+        chunks = (ids[k:k + 500] for k in range(0, len(ids), 500))
+        return {i: t for chunk in chunks for i, t in self._db.execute(
+            f"SELECT id, thumbnail FROM faces WHERE id IN ({','.join('?' * len(chunk))})", chunk)}
 
     @_guarded
     def face_count(self) -> int:
@@ -225,8 +233,17 @@ class Gallery:
 
     @_guarded
     def stale_count(self) -> int:
-        return self._db.execute("SELECT COUNT(*) FROM faces WHERE model_fingerprint != ?",
-                                (self.model_fingerprint,)).fetchone()[0]
+        return self._once_per_version("stale", lambda: self._db.execute(
+            "SELECT COUNT(*) FROM faces WHERE model_fingerprint != ?", (self.model_fingerprint,)).fetchone()[0])
+
+    def _once_per_version(self, what: str, read):
+        """A listing read once per gallery version: after a change the window's tabs and status bar all ask."""
+        version = self.version()
+        if self._listings.get("version") != version:
+            self._listings = {"version": version}
+        if what not in self._listings:
+            self._listings[what] = read()
+        return self._listings[what]
 
     @_guarded
     def version(self) -> int:
@@ -236,25 +253,18 @@ class Gallery:
 
     @_guarded
     def index(self) -> GalleryIndex:
-        """Search index over faces made with the current model; rebuilt only after a write."""
+        """Search index over faces made with the current model; after a write, refreshed with only the rows that
+        changed (gallery_index.IndexCache)."""
         version = self.version()
         if self._index is None or version != self._index_version:
-            rows = self._db.execute("SELECT person_id, embedding FROM faces WHERE model_fingerprint = ?",
-                                    (self.model_fingerprint,)).fetchall()
-            names = dict(self._db.execute("SELECT id, name FROM people").fetchall())
-            size = self.embedding_size or (len(rows[0][1]) // 4 if rows and isinstance(rows[0][1], bytes) else 0)
-            usable = [(pid, np.frombuffer(blob, np.float32)) for pid, blob in rows
-                      if isinstance(blob, bytes) and size and len(blob) == 4 * size]
-            usable = [(pid, e) for pid, e in usable if np.isfinite(e).all()]
-            self.skipped_rows = len(rows) - len(usable)
-            if usable:
-                ids = np.fromiter((pid for pid, _ in usable), np.int64, len(usable))
-                embs = np.stack([e for _, e in usable])
-            else:
-                ids, embs = np.empty(0, np.int64), np.empty((0, 0), np.float32)
-            self._index = GalleryIndex(embs, ids, names)
+            self._index = self._index_cache.refresh(self._db)
             self._index_version = version
         return self._index
+
+    @property
+    def skipped_rows(self) -> int:
+        """Embeddings in the file that cannot be used (wrong length, not finite), as of the last index()."""
+        return self._index_cache.skipped_rows
 
     # -- helpers ------------------------------------------------------------------------------
 

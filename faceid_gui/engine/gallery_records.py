@@ -14,7 +14,7 @@ class Person:
     name: str
     faces: int
     stale_faces: int  # made with another model: need re-enrolment
-    thumbnail: bytes | None
+    cover_face: int | None  # the face whose thumbnail pictures them (Gallery.thumbnails)
 
 
 @dataclass(frozen=True)
