@@ -25,7 +25,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from faceid_gui.engine import FaceEngine, Gallery, NewFace  # noqa: E402
+from faceid_gui.engine import FaceEngine, Gallery  # noqa: E402
 
 SAMPLE = ROOT / "assets" / "samples" / "astronaut.jpg"
 THUMB_VARIANTS = 256  # distinct thumbnails, reused: building 100,000 PNGs would take longer than every measure
