@@ -32,7 +32,7 @@ run: install
 test: $(TEST_STAMP)
 	$(BIN)/python -m pytest -q
 
-# BENCH_ARGS="--photos DIR" benchmarks photos from DIR (default: the shipped samples); the dlib column needs .[bench].
+# BENCH_ARGS="--photos DIR [--accuracy DIR]" benchmarks photos from DIR (default: the shipped samples); the peers (dlib, OpenCV) need .[bench].
 bench: $(TEST_STAMP)
 	$(BIN)/pip install -q -e ".[bench]" || echo "peers not installed: their columns are left out"
 	$(BIN)/python -m faceid_gui.bench $(BENCH_ARGS)
