@@ -12,10 +12,11 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from faceid_gui.engine.imageio import IMAGE_SUFFIXES  # the formats the app reads
+
 from .progress import Progress
 
 UNLABELLED = ""  # the identity of a face nobody labelled
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".gif", ".pgm", ".ppm"}
 
 
 @dataclass

@@ -13,9 +13,6 @@ from faceid_gui.peers import PeerUnavailable, runnable_sface
 
 from .errors import TrainerError
 
-SFACE_SIZE = 112
-SFACE_DIM = 128
-
 
 class SFace:
     """SFace on aligned 112 px RGB crops; `embed` returns L2-normalised 128-D rows."""
