@@ -64,10 +64,9 @@ def load_weights(encoder: DenseNetEmbedding, path: Path) -> list[str]:
     BatchNorms a model file had folded, which need `onnx_weights.recalibrate_folded` before training."""
     folded: list[str] = []
     if Path(path).suffix == ".onnx":
-        from .onnx_weights import folded_names, state_from_onnx
+        from .onnx_weights import state_from_onnx
 
-        weights, config = state_from_onnx(path)
-        folded = folded_names(weights)
+        weights, config, folded = state_from_onnx(path)
         weights = {k: v for k, v in weights.items() if not k.endswith("num_batches_tracked")} | {
             k: v for k, v in encoder.state_dict().items() if k.endswith("num_batches_tracked")}
     else:
