@@ -464,3 +464,28 @@ def test_export_checkpoint_describes_training_without_paths_and_carries_the_open
     assert info.training_data.startswith("celeba (celeba layout): 6 training identities")
     assert info.extra["train_config"]["out"] == "run" and str(tmp_path) not in json.dumps(info.extra)
     assert isinstance(info.extra["open_set_validation"], list)  # 6 people: too few for N = 10, so no rows
+
+
+def test_mirror_averaged_export_matches_a_face_and_its_mirror_and_keeps_its_weights(tmp_path):
+    from faceid_gui.engine import Embedder
+    from trainer.checkpoint import load_weights
+    from trainer.errors import TrainerError
+    from trainer.export import export_checkpoint
+
+    x, y = _toy_set()
+    train(_tiny_cfg(tmp_path, epochs=1, init_from="", out=str(tmp_path / "run")), _data(x, y), log=lambda *_: None)
+    with pytest.raises(TrainerError, match="needs --data"):
+        export_checkpoint(tmp_path / "run" / "best.pt", tmp_path / "m.onnx", mirror_average=True)
+    export_checkpoint(tmp_path / "run" / "best.pt", tmp_path / "m.onnx", (x, y), mirror_average=True)
+    runtime = Embedder(tmp_path / "m.onnx", prefer="cpu")
+    faces = x[:3]
+    plain, mirrored = runtime.embed(faces), runtime.embed(np.ascontiguousarray(faces[:, :, ::-1]))
+    assert plain.shape == (3, 32) and np.abs(plain - mirrored).max() < 1e-5
+    assert np.allclose(np.linalg.norm(plain, axis=1), 1.0, atol=1e-5)
+    # the mean of the two embeddings the plain network gives, and the same weights back for fine-tuning
+    encoder = DenseNetEmbedding(ModelConfig(**TINY))
+    load_weights(encoder, tmp_path / "m.onnx")
+    with torch.no_grad():
+        both = encoder.eval()(torch.from_numpy(runtime.preprocess(np.concatenate([faces, faces[:, :, ::-1]])))).numpy()
+    mean = both[:3] + both[3:]
+    assert np.abs(mean / np.linalg.norm(mean, axis=1, keepdims=True) - plain).max() < 1e-4

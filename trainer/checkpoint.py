@@ -72,7 +72,8 @@ def load_weights(encoder: DenseNetEmbedding, path: Path) -> list[str]:
     else:
         state = load_checkpoint(path)
         weights, config = state["model"], state["model_config"]
-    theirs, ours = dict(config, input_size=0), dict(encoder.config.to_dict(), input_size=0)
+    same_weights = {"input_size": 0, "mirror_average": False}  # neither changes the weights
+    theirs, ours = dict(config, **same_weights), dict(encoder.config.to_dict(), **same_weights)
     if ModelConfig(**theirs) != ModelConfig(**ours):
         raise TrainerError(f"{path} holds a different network ({config.get('name')}) than this run ({encoder.config.name})")
     encoder.load_state_dict(weights)

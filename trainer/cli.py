@@ -112,7 +112,7 @@ def cmd_export(args) -> int:
         manifest, splits, _ = _prepared(args)
         va_x, va_y, _ = load_crops(manifest, splits["val"], size=size)
         validation = (va_x, va_y)
-    export_checkpoint(args.checkpoint, args.output, validation, args.description)
+    export_checkpoint(args.checkpoint, args.output, validation, args.description, args.mirror_average)
     print(f"wrote {args.output}")
     return 0
 
@@ -216,6 +216,9 @@ def _parser() -> argparse.ArgumentParser:
                    help="processes for face detection (default: %(default)s)")
     p.add_argument("--split-seed", type=int, default=0, help="seed of the identity split (default: %(default)s)")
     p.add_argument("--description", default="", help=DESCRIPTION_HELP)
+    p.add_argument("--mirror-average", action="store_true",
+                   help="the model embeds each face and its mirror image and averages them (twice the embedding "
+                        "cost; a photo and its mirror then match exactly); needs --data")
     p = sub.add_parser("evaluate", help="verification metrics and report for an ONNX model")
     p.add_argument("--model", type=Path, help="an exported ONNX model")
     p.add_argument("--teacher", help="evaluate cached teacher embeddings instead: sface, dlib or sface+dlib")

@@ -15,7 +15,7 @@ from faceid_gui.engine.embedder import Embedder
 from faceid_gui.engine.model_file import model_metadata
 
 from .checkpoint import atomic_write_bytes, load_encoder
-from .errors import ExportRefused
+from .errors import ExportRefused, TrainerError
 from .model import DenseNetEmbedding
 
 PARITY_TOLERANCE = 1e-4  # largest |ONNX Runtime - torch| accepted on one embedding value
@@ -99,12 +99,18 @@ def open_set_rows(embeddings: np.ndarray, labels: np.ndarray, metrics: dict) -> 
 
 
 def export_checkpoint(checkpoint: Path, output: Path, validation: tuple[np.ndarray, np.ndarray] | None = None,
-                      description: str = "") -> None:
-    """Export a checkpoint; with validation (crops, labels) the metrics and rate curve are measured afresh."""
+                      description: str = "", mirror_average: bool = False) -> None:
+    """Export a checkpoint; with validation (crops, labels) the metrics and rate curve are measured afresh.
+    mirror_average: the graph embeds each face and its mirror image and averages them (needs validation, since the
+    threshold and rate curve change)."""
     from .train import TrainConfig, embed_all, evaluate
 
     encoder, state = load_encoder(checkpoint)
     config = TrainConfig.from_dict(state["train_config"])
+    if mirror_average:
+        if validation is None:
+            raise TrainerError("--mirror-average needs --data: the threshold must be measured again")
+        encoder.config.mirror_average = config.model.mirror_average = True
     metrics = state["metrics"]
     open_set = None
     if validation is not None:

@@ -20,6 +20,9 @@ class ModelConfig:
     embedding_size: int = 32
     input_size: int = 64
     normalize: bool = True  # unit-length embeddings keep distances in [0, 2] and the margin meaningful
+    # Outside training, embed each face and its mirror image and average them: a photo and its mirror then match
+    # exactly, at twice the embedding cost. Training sees each (randomly flipped) image once, so weights do not change.
+    mirror_average: bool = False
     name: str = "densenet121"
     # Input normalisation, part of the network's contract: RGB in [0, 1] mapped by (x - mean) / std.
     mean: tuple[float, float, float] = (0.5, 0.5, 0.5)
@@ -126,6 +129,13 @@ class DenseNetEmbedding(nn.Module):
                 nn.init.zeros_(m.bias)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.config.mirror_average and not self.training:
+            both = self._embed(torch.cat([x, x.flip(3)]))
+            mean = both.view(2, -1, self.embedding.out_features).sum(0)  # not len(x): the ONNX graph keeps a dynamic batch
+            return F.normalize(mean, dim=1) if self.config.normalize else mean / 2
+        return self._embed(x)
+
+    def _embed(self, x: torch.Tensor) -> torch.Tensor:
         x = F.relu(self.features(x))
         x = torch.flatten(F.adaptive_avg_pool2d(x, 1), 1)
         x = self.embedding(x)
