@@ -478,6 +478,7 @@ def test_mirror_averaged_export_matches_a_face_and_its_mirror_and_keeps_its_weig
         export_checkpoint(tmp_path / "run" / "best.pt", tmp_path / "m.onnx", mirror_average=True)
     export_checkpoint(tmp_path / "run" / "best.pt", tmp_path / "m.onnx", (x, y), mirror_average=True)
     runtime = Embedder(tmp_path / "m.onnx", prefer="cpu")
+    assert runtime.info.architecture.endswith(", mirror-averaged")  # what the About dialog and the CLI show
     faces = x[:3]
     plain, mirrored = runtime.embed(faces), runtime.embed(np.ascontiguousarray(faces[:, :, ::-1]))
     assert plain.shape == (3, 32) and np.abs(plain - mirrored).max() < 1e-5
