@@ -20,14 +20,14 @@ from .errors import ModelError
 from .imageio import load_image
 
 # Every operator in the models faceid ships and the trainer exports (DenseNet presets "small" and "densenet121",
-# at 64 and 112 px, opset 17: listed with onnx from their graphs), MTCNN's, and the few a re-export of the same
-# kind of network may use instead (MatMul for Gemm, ReduceSumSquare + Sqrt for ReduceL2, PRelu, Reshape...).
+# at 64 and 112 px, opset 17: listed with onnx from their graphs; Slice is a mirror-averaged export's flip), MTCNN's,
+# and the few a re-export of the same kind of network may use instead (MatMul for Gemm, ReduceSumSquare + Sqrt for ReduceL2, PRelu, Reshape...).
 ALLOWED_OPERATORS = frozenset({
     "Add", "AveragePool", "BatchNormalization", "Cast", "Clip", "Concat", "Constant", "Conv", "Div", "Dropout",
     "Expand", "Flatten", "Gather", "Gemm", "GlobalAveragePool", "GlobalMaxPool", "Identity", "LeakyRelu",
     "MatMul", "Max", "MaxPool", "Min", "Mul", "Neg", "Pad", "Pow", "PRelu", "Reciprocal", "ReduceL2", "ReduceMax",
-    "ReduceMean", "ReduceSum", "ReduceSumSquare", "Relu", "Reshape", "Shape", "Sigmoid", "Softmax", "Sqrt",
-    "Squeeze", "Sub", "Tanh", "Transpose", "Unsqueeze",
+    "ReduceMean", "ReduceSum", "ReduceSumSquare", "Relu", "Reshape", "Shape", "Sigmoid", "Slice", "Softmax",
+    "Sqrt", "Squeeze", "Sub", "Tanh", "Transpose", "Unsqueeze",
 })
 MAX_MODEL_BYTES = 512 * 2**20  # DenseNet-121 is 28 MB; anything this large is not an embedding network of ours
 CHECK_SECONDS = 10.0  # the behaviour check's inference must end within this (it takes milliseconds)
