@@ -12,11 +12,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from audit import REF, ROOT, SAMPLES, Family, Run, clean_error, faceid
-
-sys.path.insert(0, str(ROOT))
-from faceid_gui.engine.names import name_key  # noqa: E402
-from tests import hostile  # noqa: E402
+from audit_support import REF, ROOT, SAMPLES, Family, Run, clean_error, faceid  # first: puts this checkout on sys.path
+from faceid_gui.engine.names import name_key
+from tests import hostile
 
 OTHER = SAMPLES / "camera.jpg"
 
