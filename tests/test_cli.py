@@ -8,6 +8,13 @@ import pytest
 from .conftest import group_photo, sample
 
 
+def _shipped_info():
+    from faceid_gui.engine import Embedder
+    from faceid_gui.paths import DEFAULT_MODEL_NAME, assets_dir
+
+    return Embedder(assets_dir() / DEFAULT_MODEL_NAME, "cpu").info
+
+
 def faceid(*args, env=None):
     return subprocess.run([sys.executable, "-m", "faceid_gui", *args], capture_output=True, text=True, env=env,
                           timeout=120)
@@ -84,7 +91,8 @@ def test_gallery_commands(gallery, tmp_path):
     assert json.loads(who.stdout)["identity"] == "Eileen"
     stranger = tmp_path / "stranger.png"
     _stranger(stranger)
-    nobody = faceid("--gallery", gallery, "identify", str(stranger), "--json", "--threshold", "0.04")
+    strictest = repr(_shipped_info().useful_range()[0])  # the lowest threshold the model accepts
+    nobody = faceid("--gallery", gallery, "identify", str(stranger), "--json", "--threshold", strictest)
     assert nobody.returncode == 1 and json.loads(nobody.stdout)["identity"] == "unknown"
     assert faceid("--gallery", gallery, "forget", "Eileen").returncode == 0
     missing = faceid("--gallery", gallery, "forget", "Eileen")

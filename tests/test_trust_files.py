@@ -132,8 +132,9 @@ def test_phone_photos_are_read_upright_within_the_limits(tmp_path, engine, astro
     turned = load_image(hostile.heic_of(astronaut, tmp_path / f"turned{suffix}", orientation=6))
     assert upright.shape == turned.shape == astronaut.shape
     reference = engine.analyze(astronaut)[0].embedding
-    for image in (upright, turned):
-        assert distance(reference, engine.analyze(image)[0].embedding) < 0.1
+    same_edge = engine.info.uncertain_band(engine.info.threshold).same_below  # where Compare says "same"
+    for image in (upright, turned):  # lossy, so not identical; a face read sideways would be far beyond
+        assert distance(reference, engine.analyze(image)[0].embedding) < same_edge
     monkeypatch.setattr(imageio, "MAX_PIXELS", 512 * 511)
     with pytest.raises(ImageError, match="too large"):
         load_image(tmp_path / f"upright{suffix}")
