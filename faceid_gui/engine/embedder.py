@@ -70,8 +70,10 @@ class Embedder:
         x = crops.astype(np.float32).transpose(0, 3, 1, 2) * (1.0 / 255.0)
         return (x - self._mean) / self._std
 
-    def embed(self, crops: np.ndarray, batch_size: int = 64, run_options=None) -> np.ndarray:
-        """Embeddings (N, D) float32 for aligned crops (N, S, S, 3) uint8 (run_options: ORT's, e.g. to stop it)."""
+    def embed(self, crops: np.ndarray, batch_size: int = 16, run_options=None) -> np.ndarray:
+        """Embeddings (N, D) float32 for aligned crops (N, S, S, 3) uint8 (run_options: ORT's, e.g. to stop it).
+        Batches of 16: per face as fast as 64 here, and a quarter of the activation memory (a 200-face photo with the
+        80 px mirror-averaged model peaked at 409 MB with 64)."""
         crops = np.asarray(crops)
         if crops.ndim == 3:
             crops = crops[None]
