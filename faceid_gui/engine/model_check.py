@@ -20,8 +20,9 @@ from .errors import ModelError
 from .imageio import load_image
 
 # Every operator in the models faceid ships and the trainer exports (DenseNet presets "small" and "densenet121",
-# at 64 and 112 px, opset 17: listed with onnx from their graphs; Slice is a mirror-averaged export's flip), MTCNN's,
-# and the few a re-export of the same kind of network may use instead (MatMul for Gemm, ReduceSumSquare + Sqrt for ReduceL2, PRelu, Reshape...).
+# at 64 to 112 px, opset 17: listed with onnx from their graphs; Slice is a mirror-averaged export's flip),
+# MTCNN's, and the few a re-export of the same kind of network may use instead (MatMul for Gemm, ReduceSumSquare +
+# Sqrt for ReduceL2, PRelu, Reshape...).
 ALLOWED_OPERATORS = frozenset({
     "Add", "AveragePool", "BatchNormalization", "Cast", "Clip", "Concat", "Constant", "Conv", "Div", "Dropout",
     "Expand", "Flatten", "Gather", "Gemm", "GlobalAveragePool", "GlobalMaxPool", "Identity", "LeakyRelu",
