@@ -8,13 +8,6 @@ import pytest
 from .conftest import group_photo, sample
 
 
-def _shipped_info():
-    from faceid_gui.engine import Embedder
-    from faceid_gui.paths import DEFAULT_MODEL_NAME, assets_dir
-
-    return Embedder(assets_dir() / DEFAULT_MODEL_NAME, "cpu").info
-
-
 def faceid(*args, env=None):
     return subprocess.run([sys.executable, "-m", "faceid_gui", *args], capture_output=True, text=True, env=env,
                           timeout=120)
@@ -79,7 +72,7 @@ def test_embed_gives_every_face_of_a_group_photo_with_its_box(tmp_path):
     assert len(boxes) == 2 and boxes[0][2] > boxes[1][2] and boxes[0][0] < 512 < boxes[1][0]  # largest first
 
 
-def test_gallery_commands(gallery, tmp_path):
+def test_gallery_commands(gallery, tmp_path, engine):
     photo = tmp_path / "astronaut copy.jpg"
     shutil.copy(sample("astronaut.jpg"), photo)
     assert faceid("--gallery", gallery, "enroll", "Eileen", str(photo)).returncode == 0
@@ -91,7 +84,7 @@ def test_gallery_commands(gallery, tmp_path):
     assert json.loads(who.stdout)["identity"] == "Eileen"
     stranger = tmp_path / "stranger.png"
     _stranger(stranger)
-    strictest = repr(_shipped_info().useful_range()[0])  # the lowest threshold the model accepts
+    strictest = repr(engine.info.useful_range()[0])  # the lowest threshold the model accepts
     nobody = faceid("--gallery", gallery, "identify", str(stranger), "--json", "--threshold", strictest)
     assert nobody.returncode == 1 and json.loads(nobody.stdout)["identity"] == "unknown"
     assert faceid("--gallery", gallery, "forget", "Eileen").returncode == 0

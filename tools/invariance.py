@@ -19,18 +19,12 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from faceid_gui.engine import FaceEngine, FaceIdError, load_image  # noqa: E402
-from faceid_gui.engine.imageio import IMAGE_SUFFIXES  # noqa: E402
+from faceid_gui.engine.imageio import IMAGE_SUFFIXES, decode_image, encode_jpeg  # noqa: E402
 from faceid_gui.engine.matching import SAME, verdict  # noqa: E402
-
-
-def _jpeg(rgb: np.ndarray, quality: int) -> np.ndarray:
-    ok, data = cv2.imencode(".jpg", rgb[..., ::-1], [cv2.IMWRITE_JPEG_QUALITY, quality])
-    return cv2.imdecode(data, cv2.IMREAD_COLOR)[..., ::-1]
-
 
 VARIANTS = {
     "mirror": lambda rgb: np.ascontiguousarray(rgb[:, ::-1]),
-    "JPEG quality 30": lambda rgb: _jpeg(rgb, 30),
+    "JPEG quality 30": lambda rgb: decode_image(encode_jpeg(rgb, 30)),
     "half scale": lambda rgb: cv2.resize(rgb, None, fx=0.5, fy=0.5, interpolation=cv2.INTER_AREA),
     "greyscale": lambda rgb: np.repeat(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)[..., None], 3, axis=2),
 }
