@@ -408,22 +408,27 @@ def test_blocked_dequantisation_folds_to_the_same_weights():
     assert np.allclose(per_channel, q * scale[:, :1])
 
 
-def test_per_face_targets_are_a_unit_projection_and_train_labelled_and_unlabelled_faces(tmp_path):
-    from trainer.targets import fit_projection, project
+def test_per_face_head_starts_at_least_squares_and_trains_labelled_and_unlabelled_faces(tmp_path):
+    from trainer.face_target import FaceTargetHead
 
     x, y = _toy_set()
     rng = np.random.default_rng(0)
     centres = rng.normal(size=(6, 256)).astype(np.float32)
     teacher = centres[y] + rng.normal(0, 0.1, (len(y), 256)).astype(np.float32)
+    teacher /= np.linalg.norm(teacher, axis=1, keepdims=True)
+    # A head fitted to targets that are an exact linear map of the embeddings reads them back (cosine distance 0).
+    embeddings = torch.from_numpy(rng.normal(size=(200, 8)).astype(np.float32))
+    mapping = torch.from_numpy(rng.normal(size=(8, 256)).astype(np.float32))
+    assert FaceTargetHead(8, 256).fit(embeddings, embeddings @ mapping, ridge=0.0) < 1e-4
     known = np.arange(len(y)) % 3 != 0
-    projection = fit_projection(teacher[known], ModelConfig(**TINY).embedding_size)
-    targets = project(teacher, known, projection)
-    assert targets.shape == (len(y), ModelConfig(**TINY).embedding_size) and not targets[~known].any()
-    assert np.allclose(np.linalg.norm(targets[known], axis=1), 1.0, atol=1e-5)
-    data = TrainingData(x, y, x, y, face_targets=targets, unlabelled_crops=x[:10], unlabelled_targets=targets[1:11])
-    best = train(_tiny_cfg(tmp_path, epochs=4, pair_mode="batch", p=4, k=4, embed_weight=1.0,
-                           unlabelled_per_batch=8), data, log=lambda *_: None)
+    targets = np.where(known[:, None], teacher, 0).astype(np.float32)
+    data = TrainingData(x, y, x, y, face_targets=targets, unlabelled_crops=x[:10], unlabelled_targets=teacher[1:11])
+    cfg = _tiny_cfg(tmp_path, epochs=4, pair_mode="batch", p=4, k=4, embed_weight=1.0, unlabelled_per_batch=8)
+    best = train(cfg, data, log=lambda *_: None)
     assert best["roc_auc"] > 0.9
+    assert torch.load(tmp_path / "run" / "last.pt", weights_only=False)["face_head"]["linear.weight"].shape == (256, cfg.embedding_size)
+    cfg.epochs, cfg.resume = 5, True  # the head comes back with the rest of the run
+    assert train(cfg, data, log=lambda *_: None)["roc_auc"] > 0.9
 
 
 def test_crops_shrink_from_the_canonical_size_as_the_app_aligns_them():

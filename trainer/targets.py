@@ -1,5 +1,5 @@
-"""Distillation targets: the teachers' cached embeddings of each face, concatenated, and their projection to the
-student's embedding size for the per-face target (PCA fitted on training faces)."""
+"""Distillation targets: the teachers' cached embeddings of each face, each L2-normalised, concatenated (the batch
+distances of RKD), and centred on the mean training face for the per-face head."""
 from __future__ import annotations
 
 import json
@@ -48,17 +48,11 @@ def teacher_targets(entries: list[dict], tables: list[dict[str, np.ndarray]]) ->
     return targets, known
 
 
-def fit_projection(targets: np.ndarray, dim: int) -> tuple[np.ndarray, np.ndarray]:
-    """PCA of the teachers' training targets down to the student's embedding size: (mean, components)."""
-    mean = targets.mean(0)
-    _, _, vt = np.linalg.svd(targets - mean, full_matrices=False)
-    return mean.astype(np.float32), vt[:dim].astype(np.float32)
-
-
-def project(targets: np.ndarray, known: np.ndarray, projection: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
-    """Unit-length per-face targets in the student's space; rows the teachers did not see stay zero."""
-    mean, components = projection
-    out = (targets - mean) @ components.T
+def centred(targets: np.ndarray, known: np.ndarray, centre: np.ndarray) -> np.ndarray:
+    """Per-face targets less the teachers' mean training face, unit length; rows the teachers did not see stay
+    zero. Without the centring the cosine is mostly the shared mean direction (dlib's mean face alone is within
+    0.09 of every face), not what tells people apart."""
+    out = targets - centre
     out /= np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
     out[~known] = 0
     return out.astype(np.float32)
@@ -74,8 +68,8 @@ def add_teacher_targets(cfg: TrainConfig, data, entries: list[dict], cache: Path
     print(f"teachers ({cfg.teachers}) cover {int(known.sum())} of {len(known)} training photos", file=sys.stderr)
     if cfg.embed_weight <= 0:
         return
-    projection = fit_projection(targets[known], cfg.embedding_size)
-    data.face_targets = project(targets, known, projection)
+    centre = targets[known].mean(0)
+    data.face_targets = centred(targets, known, centre)
     if cfg.unlabelled_cache:
         unlabelled_cache = Path(cfg.unlabelled_cache)
         manifest_path = unlabelled_cache / f"manifest{CANONICAL_SIZE}.json"
@@ -86,6 +80,6 @@ def add_teacher_targets(cfg: TrainConfig, data, entries: list[dict], cache: Path
         keep = [e for e, k in zip(unl["entries"], u_known) if k]
         unl = dict(unl, entries=keep)
         data.unlabelled_crops = load_crops(unl, None, size=cfg.input_size)[0]
-        data.unlabelled_targets = project(u_targets[u_known], np.ones(len(keep), bool), projection)
+        data.unlabelled_targets = centred(u_targets[u_known], np.ones(len(keep), bool), centre)
         data.info["unlabelled_photos"] = len(keep)
         print(f"unlabelled faces with teacher targets: {len(keep)}", file=sys.stderr)

@@ -17,7 +17,8 @@ from .augment import augment
 from .data import evaluation_pairs, make_pairs, pk_batches
 from .progress import Progress
 from .checkpoint import CheckpointSaver, load_weights, restore
-from .loss import batch_contrastive_loss, contrastive_loss, distance_distillation_loss, embedding_target_loss
+from .face_target import FaceTargetHead
+from .loss import batch_contrastive_loss, contrastive_loss, distance_distillation_loss
 from .metrics import best_threshold, pair_distances, rates_at, threshold_for_far, verification_report
 from .config import TrainConfig
 from .model import DenseNetEmbedding, SiameseNetwork
@@ -102,7 +103,7 @@ class TrainingData:
     val_labels: np.ndarray
     teacher: tuple[np.ndarray, np.ndarray] | None = None  # (targets, known) in train_crops' order
     info: dict = field(default_factory=dict)
-    face_targets: np.ndarray | None = None  # (N, embedding) unit per-face targets in train_crops' order, 0 = unknown
+    face_targets: np.ndarray | None = None  # (N, teachers × 128) per-face targets in train_crops' order, 0 = unknown
     unlabelled_crops: np.ndarray | None = None  # faces without identity, only for the per-face target
     unlabelled_targets: np.ndarray | None = None
 
@@ -120,6 +121,7 @@ class _Step:
     labels: torch.Tensor
     teacher: tuple[torch.Tensor, torch.Tensor] | None
     face_targets: torch.Tensor | None = None
+    face_head: FaceTargetHead | None = None
     unlabelled: tuple[torch.Tensor, torch.Tensor] | None = None  # (crops, targets)
 
 
@@ -134,7 +136,7 @@ def _face_target_term(step: "_Step", cfg: TrainConfig, rows: torch.Tensor, embed
         pick = torch.randint(len(crops), (cfg.unlabelled_per_batch,), generator=generator).to(crops.device)
         extra = _encoder(step.siamese)(to_input(crops[pick], cfg, generator, True)).float()
         student, wanted = torch.cat([student, extra]), torch.cat([wanted, unl_targets[pick]])
-    return embedding_target_loss(student, wanted)
+    return step.face_head(student, wanted)
 
 
 def _encoder(siamese: torch.nn.Module) -> torch.nn.Module:
@@ -204,27 +206,36 @@ def train(cfg: TrainConfig, data: TrainingData, log=print) -> dict:
     siamese = SiameseNetwork(encoder)
     if world > 1:
         siamese = torch.nn.parallel.DistributedDataParallel(siamese, device_ids=[device.index] if device.type == "cuda" else None)
-    optimizer, scheduler = build_optimizer(encoder, cfg, _steps_per_epoch(cfg, data.train_labels, world))
+    face_head = None
+    if data.face_targets is not None and cfg.embed_weight > 0:
+        face_head = FaceTargetHead(cfg.embedding_size, data.face_targets.shape[1]).to(device)
+    trained = torch.nn.ModuleList([m for m in (encoder, face_head) if m is not None])
+    optimizer, scheduler = build_optimizer(trained, cfg, _steps_per_epoch(cfg, data.train_labels, world))
     use_amp = cfg.amp and device.type == "cuda"
     scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
     start_epoch, history, saver = 0, [], CheckpointSaver(out)
     if cfg.resume and (out / "last.pt").is_file():
         state = restore(out / "last.pt", encoder, optimizer, scheduler, scaler)
         start_epoch, history, saver.best = state["epoch"] + 1, state.get("history", []), state.get("best")
+        if face_head is not None:
+            face_head.load_state_dict(state["face_head"])
         log(f"resumed from epoch {start_epoch}")
+    elif face_head is not None:
+        log(f"per-face head fitted, cosine distance {_fit_face_head(face_head, encoder, data, cfg):.4f}")
     if rank == 0:
         (out / "config.json").write_text(json.dumps({"train": cfg.to_dict(), "data": data.info}, indent=2))
     teacher = None
     if data.teacher is not None and cfg.distill_weight > 0:
         teacher = tuple(torch.from_numpy(t).to(device) for t in data.teacher)
     face_targets = unlabelled = None
-    if data.face_targets is not None and cfg.embed_weight > 0:
+    if face_head is not None:
         face_targets = torch.from_numpy(data.face_targets).to(device)
         if data.unlabelled_crops is not None and len(data.unlabelled_crops):
             unlabelled = (torch.from_numpy(data.unlabelled_crops).to(device),
                           torch.from_numpy(data.unlabelled_targets).to(device))
     step = _Step(siamese, optimizer, scheduler, scaler, use_amp, torch.from_numpy(data.train_crops).to(device),
-                 torch.from_numpy(data.train_labels).to(device), teacher, face_targets, unlabelled)
+                 torch.from_numpy(data.train_labels).to(device), teacher, face_targets=face_targets,
+                 face_head=face_head, unlabelled=unlabelled)
     val_crops = torch.from_numpy(data.val_crops).to(device)
     if cfg.init_from and start_epoch == 0 and rank == 0:  # where fine-tuning starts, to see what each epoch adds
         log(f"start val_auc={evaluate(encoder, val_crops, data.val_labels, cfg)['roc_auc']:.4f}")
@@ -248,12 +259,21 @@ def train(cfg: TrainConfig, data: TrainingData, log=print) -> dict:
         state = {"model": encoder.state_dict(), "model_config": cfg.model.to_dict(), "optimizer": optimizer.state_dict(),
                  "scheduler": scheduler.state_dict(), "scaler": scaler.state_dict(), "epoch": epoch,
                  "train_config": cfg.to_dict(), "metrics": metrics, "history": history, "data": data.info,
-                 "torch_rng": torch.get_rng_state()}
+                 "torch_rng": torch.get_rng_state(), "face_head": face_head.state_dict() if face_head else None}
         saver.save(state, metrics, epoch + 1)
         _write_log(out, history)
     if world > 1:
         dist.barrier()
     return saver.best or {}
+
+
+def _fit_face_head(head: FaceTargetHead, encoder: DenseNetEmbedding, data: TrainingData, cfg: TrainConfig) -> float:
+    """Start the per-face head at the least-squares map of the student as it is (up to 4,096 training faces)."""
+    known = np.flatnonzero(np.abs(data.face_targets).sum(1) > 0)
+    rows = np.sort(np.random.default_rng(cfg.seed).permutation(known)[:4096])
+    device = next(head.parameters()).device
+    embeddings = embed_all(encoder, torch.from_numpy(data.train_crops[rows]).to(device), cfg)
+    return head.fit(torch.from_numpy(embeddings).to(device), torch.from_numpy(data.face_targets[rows]).to(device))
 
 
 def _steps_per_epoch(cfg: TrainConfig, labels: np.ndarray, world: int) -> int:

@@ -1,0 +1,36 @@
+"""Per-face distillation: a linear head maps the student's embedding of a face to the teachers' embedding of the
+same face (concatenated, centred on the mean training face: `targets.centred`), and the loss is their cosine
+distance.
+
+The head trains with the student and is never exported. It lets the student keep its own basis: what the teachers
+know about each face must be linearly readable from the 32-D embedding, not sit at their PCA coordinates (the
+target of stop 18, which lost to RKD). It starts at the least-squares map of the student as it
+is, so a fine-tuned student is not pulled toward a random head's view in the first steps.
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+
+class FaceTargetHead(torch.nn.Module):
+    def __init__(self, embedding_size: int, target_size: int):
+        super().__init__()
+        self.linear = torch.nn.Linear(embedding_size, target_size)
+
+    @torch.no_grad()
+    def fit(self, embeddings: torch.Tensor, targets: torch.Tensor, ridge: float = 1e-3) -> float:
+        """Set the head to the ridge least-squares map from `embeddings` to `targets`; returns the mean cosine
+        distance it leaves (the per-face term's starting value)."""
+        x = torch.cat([embeddings.double(), torch.ones(len(embeddings), 1, dtype=torch.float64, device=embeddings.device)], 1)
+        gram = x.T @ x + ridge * len(x) * torch.eye(x.shape[1], dtype=torch.float64, device=x.device)
+        solution = torch.linalg.solve(gram, x.T @ targets.double())
+        self.linear.weight.copy_(solution[:-1].T.to(self.linear.weight.dtype))
+        self.linear.bias.copy_(solution[-1].to(self.linear.bias.dtype))
+        return float(self(embeddings.float(), targets.float()))
+
+    def forward(self, student: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        """Mean cosine distance between the head's reading of each student embedding and its teachers' target."""
+        if len(student) == 0:
+            return student.sum() * 0
+        return (1 - F.cosine_similarity(self.linear(student), target.to(student.dtype), dim=-1)).mean()
