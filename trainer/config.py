@@ -35,7 +35,7 @@ class TrainConfig:
     threshold_far: float | None = None  # calibrate for this FAR instead of best accuracy
     distill_weight: float = 0.0  # weight of the teacher's distance-distillation term (needs `trainer teach`)
     teachers: str = "sface"  # cached teachers whose (concatenated) embeddings are the distillation targets
-    embed_weight: float = 0.0  # weight of the per-face target: each face's embedding reproduces the teachers'
+    embed_weight: float = 0.0  # weight of the per-face target (trainer/face_target.py)
     unlabelled_cache: str = ""  # prepared unlabelled faces (`trainer prepare` + `teach` on a flat folder)
     unlabelled_per_batch: int = 64  # unlabelled faces added to each batch for the per-face target
     init_from: str = ""  # start from this checkpoint's weights (fine-tuning); optimiser and schedule start afresh
@@ -89,7 +89,8 @@ OPTION_HELP = {
     "threshold_far": "calibrate the threshold for this false-accept rate on validation people (default: best accuracy)",
     "distill_weight": "weight of the batch-distance (RKD) distillation term; 0 turns it off",
     "teachers": "cached teachers forming the target: sface, dlib or sface+dlib (`trainer teach`)",
-    "embed_weight": "weight of the per-face target (each face reproduces the teachers' embedding); 0 turns it off",
+    "embed_weight": "weight of the per-face target (a linear head reads the teachers' embedding of each face from "
+                    "the student's, cosine loss); 0 turns it off",
     "unlabelled_cache": "trainer cache of a prepared and taught folder of unlabelled faces, for the per-face target",
     "unlabelled_per_batch": "unlabelled faces added to each batch",
     "init_from": "start from this checkpoint's weights (any input size); optimiser and schedule start afresh",

@@ -48,10 +48,3 @@ def distance_distillation_loss(student: torch.Tensor, teacher: torch.Tensor) -> 
     dt = _pairwise_distances(teacher.to(student.dtype))[upper]
     return torch.nn.functional.smooth_l1_loss(ds / ds.mean().clamp_min(1e-6), dt / dt.mean().clamp_min(1e-6))
 
-
-def embedding_target_loss(student: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """Per-face distillation: the student's unit embedding of a face reproduces the teachers' embedding of the same
-    face, projected to the student's size (PCA on training faces) and unit length; mean squared distance."""
-    if len(student) == 0:
-        return student.sum() * 0
-    return ((student - target.to(student.dtype)) ** 2).sum(-1).mean()
