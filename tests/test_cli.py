@@ -82,10 +82,12 @@ def test_gallery_commands(gallery, tmp_path, engine):
     who = faceid("--gallery", gallery, "identify", str(sample("astronaut.jpg")), "--json")
     assert who.returncode == 0
     assert json.loads(who.stdout)["identity"] == "Eileen"
-    stranger = tmp_path / "stranger.png"
-    _stranger(stranger)
+    # A stranger: someone not in a gallery of Eileen alone (a mirrored Eileen was used before, but a model that
+    # embeds a face and its mirror alike rightly finds her within the strictest threshold).
+    eileen_only = str(tmp_path / "eileen-only.sqlite3")
+    assert faceid("--gallery", eileen_only, "enroll", "Eileen", str(photo)).returncode == 0
     strictest = repr(engine.info.useful_range()[0])  # the lowest threshold the model accepts
-    nobody = faceid("--gallery", gallery, "identify", str(stranger), "--json", "--threshold", strictest)
+    nobody = faceid("--gallery", eileen_only, "identify", str(sample("camera.jpg")), "--json", "--threshold", strictest)
     assert nobody.returncode == 1 and json.loads(nobody.stdout)["identity"] == "unknown"
     assert faceid("--gallery", gallery, "forget", "Eileen").returncode == 0
     missing = faceid("--gallery", gallery, "forget", "Eileen")
@@ -155,13 +157,6 @@ def _useful_range():
     from faceid_gui.engine import FaceEngine
 
     return FaceEngine().info.useful_range()
-
-
-def _stranger(path):
-    import cv2
-
-    face = cv2.imread(str(sample("astronaut.jpg")))
-    cv2.imwrite(str(path), cv2.flip(face, 1))
 
 
 def test_compare_help_documents_the_exit_codes():
