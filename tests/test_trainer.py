@@ -410,19 +410,22 @@ def test_blocked_dequantisation_folds_to_the_same_weights():
 
 def test_per_face_head_starts_at_least_squares_and_trains_labelled_and_unlabelled_faces(tmp_path):
     from trainer.face_target import FaceTargetHead
+    from trainer.targets import centred
 
     x, y = _toy_set()
     rng = np.random.default_rng(0)
     centres = rng.normal(size=(6, 256)).astype(np.float32)
     teacher = centres[y] + rng.normal(0, 0.1, (len(y), 256)).astype(np.float32)
-    teacher /= np.linalg.norm(teacher, axis=1, keepdims=True)
     # A head fitted to targets that are an exact linear map of the embeddings reads them back (cosine distance 0).
     embeddings = torch.from_numpy(rng.normal(size=(200, 8)).astype(np.float32))
     mapping = torch.from_numpy(rng.normal(size=(8, 256)).astype(np.float32))
     assert FaceTargetHead(8, 256).fit(embeddings, embeddings @ mapping, ridge=0.0) < 1e-4
     known = np.arange(len(y)) % 3 != 0
-    targets = np.where(known[:, None], teacher, 0).astype(np.float32)
-    data = TrainingData(x, y, x, y, face_targets=targets, unlabelled_crops=x[:10], unlabelled_targets=teacher[1:11])
+    centre = teacher[known].mean(0)
+    targets = centred(teacher, known, centre)
+    assert not targets[~known].any() and np.allclose(np.linalg.norm(targets[known], axis=1), 1.0, atol=1e-5)
+    unlabelled = centred(teacher[1:11], np.ones(10, bool), centre)
+    data = TrainingData(x, y, x, y, face_targets=targets, unlabelled_crops=x[:10], unlabelled_targets=unlabelled)
     cfg = _tiny_cfg(tmp_path, epochs=4, pair_mode="batch", p=4, k=4, embed_weight=1.0, unlabelled_per_batch=8)
     best = train(cfg, data, log=lambda *_: None)
     assert best["roc_auc"] > 0.9

@@ -4,8 +4,8 @@ distance.
 
 The head trains with the student and is never exported. It lets the student keep its own basis: what the teachers
 know about each face must be linearly readable from the 32-D embedding, not sit at their PCA coordinates (the
-target of stop 18, which lost to RKD). It starts at the least-squares map of the student as it
-is, so a fine-tuned student is not pulled toward a random head's view in the first steps.
+target of stop 18, which lost to RKD). It starts at the least-squares map of the student as it is, so a fine-tuned
+student is not pulled toward a random head's view in the first steps.
 """
 from __future__ import annotations
 
