@@ -7,8 +7,9 @@ import pytest
 import torch
 
 from trainer.data import evaluation_pairs, load_dataset, make_pairs, pk_batches, prepare_cache, split_identities
-from trainer.errors import ExportRefused
+from trainer.errors import ExportRefused, TrainerError
 from trainer.export import export, metadata_for
+from trainer.face_target import FaceTargetHead
 from trainer.loss import batch_contrastive_loss, contrastive_loss, distance_distillation_loss, pair_distance
 from trainer.metrics import auc, kfold_accuracy, verification_report
 from trainer.model import DenseNetEmbedding, ModelConfig, count_parameters, preset
@@ -346,13 +347,32 @@ def _free_port():
         return s.getsockname()[1]
 
 
-def _ddp_worker(rank, world, port, out):
-    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), RANK=str(rank), WORLD_SIZE=str(world))
-    x, y = _toy_set()
-    cfg = TrainConfig(out=out, model=ModelConfig(**TINY), epochs=1, batch_size=8, augmentation=None, device="cpu")
-    train(cfg, _data(x, y), log=lambda *_: None)
-    import torch.distributed as dist
+class _RecordedHead(FaceTargetHead):
+    made = []
 
+    def __init__(self, *args):
+        super().__init__(*args)
+        self.made.append(self)
+
+
+def _ddp_worker(rank, world, port, out):
+    import torch.distributed as dist
+    import trainer.train as train_module
+    from trainer.targets import centred
+
+    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), RANK=str(rank), WORLD_SIZE=str(world))
+    train_module.FaceTargetHead = _RecordedHead  # the head sits outside DDP: each process must end with the same one
+    x, y = _toy_set()
+    teacher = np.random.default_rng(0).normal(size=(len(y), 16)).astype(np.float32)
+    data = TrainingData(x, y, x, y, face_targets=centred(teacher, np.ones(len(y), bool), teacher.mean(0)))
+    cfg = TrainConfig(out=out, model=ModelConfig(**TINY), epochs=1, batch_size=8, augmentation=None, device="cpu",
+                      pair_mode="batch", p=3, k=2, embed_weight=1.0)
+    train(cfg, data, log=lambda *_: None)
+    weights = _RecordedHead.made[0].linear.weight.detach().clone()
+    gathered = [torch.empty_like(weights) for _ in range(world)]
+    dist.all_gather(gathered, weights)
+    if rank == 0:
+        np.save(os.path.join(out, "heads_differ.npy"), max(float((g - weights).abs().max()) for g in gathered))
     dist.destroy_process_group()
 
 
@@ -363,6 +383,7 @@ def test_two_process_gloo_ddp(tmp_path):
     tmp.spawn(_ddp_worker, args=(2, _free_port(), str(tmp_path / "ddp")), nprocs=2, join=True)
     state = torch.load(tmp_path / "ddp" / "last.pt", weights_only=False)
     assert state["epoch"] == 0 and np.isfinite(state["metrics"]["roc_auc"])
+    assert float(np.load(tmp_path / "ddp" / "heads_differ.npy")) < 1e-6
 
 
 @pytest.mark.parametrize("name", ["dlib", "sface"])
@@ -432,6 +453,9 @@ def test_per_face_head_starts_at_least_squares_and_trains_labelled_and_unlabelle
     assert torch.load(tmp_path / "run" / "last.pt", weights_only=False)["face_head"]["linear.weight"].shape == (256, cfg.embedding_size)
     cfg.epochs, cfg.resume = 5, True  # the head comes back with the rest of the run
     assert train(cfg, data, log=lambda *_: None)["roc_auc"] > 0.9
+    cfg.epochs, cfg.embed_weight = 6, 0.0  # resuming it without the head would mismatch its optimizer: refused
+    with pytest.raises(TrainerError, match="with a per-face target"):
+        train(cfg, data, log=lambda *_: None)
 
 
 def test_crops_shrink_from_the_canonical_size_as_the_app_aligns_them():

@@ -10,6 +10,7 @@ student is not pulled toward a random head's view in the first steps.
 from __future__ import annotations
 
 import torch
+import torch.distributed as dist
 import torch.nn.functional as F
 
 
@@ -28,6 +29,17 @@ class FaceTargetHead(torch.nn.Module):
         self.linear.weight.copy_(solution[:-1].T.to(self.linear.weight.dtype))
         self.linear.bias.copy_(solution[-1].to(self.linear.bias.dtype))
         return float(self(embeddings.float(), targets.float()))
+
+    def average_gradients(self) -> None:
+        """Under torchrun the head sits outside DistributedDataParallel: average its gradients as DDP does the
+        student's, so every process keeps the same head (a process whose batch had no target adds zeros)."""
+        if not (dist.is_available() and dist.is_initialized()) or dist.get_world_size() == 1:
+            return
+        for parameter in self.parameters():
+            if parameter.grad is None:
+                parameter.grad = torch.zeros_like(parameter)
+            dist.all_reduce(parameter.grad)
+            parameter.grad /= dist.get_world_size()
 
     def forward(self, student: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         """Mean cosine distance between the head's reading of each student embedding and its teachers' target."""

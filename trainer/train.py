@@ -174,6 +174,8 @@ def train_one_epoch(step: _Step, cfg: TrainConfig, batches: list[np.ndarray], ep
         seen += len(rows)
         step.optimizer.zero_grad(set_to_none=True)
         step.scaler.scale(loss).backward()
+        if step.face_head is not None:
+            step.face_head.average_gradients()
         step.scaler.step(step.optimizer)
         step.scaler.update()
         step.scheduler.step()
@@ -215,10 +217,8 @@ def train(cfg: TrainConfig, data: TrainingData, log=print) -> dict:
     scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
     start_epoch, history, saver = 0, [], CheckpointSaver(out)
     if cfg.resume and (out / "last.pt").is_file():
-        state = restore(out / "last.pt", encoder, optimizer, scheduler, scaler)
+        state = restore(out / "last.pt", encoder, optimizer, scheduler, scaler, face_head)
         start_epoch, history, saver.best = state["epoch"] + 1, state.get("history", []), state.get("best")
-        if face_head is not None:
-            face_head.load_state_dict(state["face_head"])
         log(f"resumed from epoch {start_epoch}")
     elif face_head is not None:
         log(f"per-face head fitted, cosine distance {_fit_face_head(face_head, encoder, data, cfg):.4f}")
