@@ -176,3 +176,30 @@ def test_mtcnn_networks_avoid_the_slow_prelu_kernel():
     for name in ("pnet", "rnet", "onet"):
         ops = {node.op_type for node in onnx.load(str(assets_dir() / f"mtcnn_{name}.onnx")).graph.node}
         assert "PRelu" not in ops and "Conv" in ops, name
+
+
+def _greedy_nms(boxes, threshold, use_min):
+    """The rule written out box by box: keep the best-scoring box left, drop those overlapping it beyond threshold."""
+    order, keep = sorted(range(len(boxes)), key=lambda i: -boxes[i, 4]), []
+    for i in order:
+        def overlap(j):
+            iw = max(0.0, min(boxes[i, 2], boxes[j, 2]) - max(boxes[i, 0], boxes[j, 0]) + 1)
+            ih = max(0.0, min(boxes[i, 3], boxes[j, 3]) - max(boxes[i, 1], boxes[j, 1]) + 1)
+            area = lambda k: (boxes[k, 2] - boxes[k, 0] + 1) * (boxes[k, 3] - boxes[k, 1] + 1)
+            return iw * ih / (min(area(i), area(j)) if use_min else area(i) + area(j) - iw * ih)
+        if all(overlap(j) <= threshold for j in keep):
+            keep.append(i)
+    return keep
+
+
+@pytest.mark.parametrize("use_min", [False, True])
+def test_nms_keeps_what_the_greedy_rule_keeps(use_min):
+    from faceid_gui.engine.mtcnn_ops import nms
+
+    rng = np.random.default_rng(3)
+    corners = rng.uniform(0, 300, (400, 2))
+    sides = rng.uniform(12, 80, (400, 1))
+    boxes = np.hstack([corners, corners + sides, rng.uniform(0.6, 1.0, (400, 1))]).astype(np.float32)
+    for threshold in (0.5, 0.7):
+        assert nms(boxes, threshold, use_min).tolist() == _greedy_nms(boxes, threshold, use_min)
+    assert nms(np.empty((0, 5), np.float32), 0.5, use_min).tolist() == []
