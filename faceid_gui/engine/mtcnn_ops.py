@@ -47,10 +47,12 @@ def nms(boxes: np.ndarray, threshold: float, use_min: bool = False) -> np.ndarra
     them): in Python, a 200-face photo's thousands of P-Net candidates took a tenth of its time. The same kept
     boxes on 1,411 calls over 151 photos. Intersection over the smaller box (O-Net's last pass) has no OpenCV form.
     """
-    if not use_min and len(boxes):
+    if len(boxes) == 0:
+        return np.empty(0, np.int64)
+    if not use_min:
         rects = np.stack([boxes[:, 0], boxes[:, 1], boxes[:, 2] - boxes[:, 0] + 1, boxes[:, 3] - boxes[:, 1] + 1], 1)
         # score_threshold 0: every candidate here already passed its stage's probability threshold
-        kept = cv2.dnn.NMSBoxes(rects.astype(np.float64).tolist(), boxes[:, 4].astype(np.float64).tolist(), 0.0, threshold)
+        kept = cv2.dnn.NMSBoxes(rects.tolist(), boxes[:, 4].tolist(), 0.0, threshold)
         return np.asarray(kept, np.int64).reshape(-1)
     x1, y1, x2, y2, scores = boxes[:, 0], boxes[:, 1], boxes[:, 2], boxes[:, 3], boxes[:, 4]
     areas = (x2 - x1 + 1) * (y2 - y1 + 1)
@@ -62,9 +64,7 @@ def nms(boxes: np.ndarray, threshold: float, use_min: bool = False) -> np.ndarra
         rest = order[1:]
         iw = np.maximum(0.0, np.minimum(x2[i], x2[rest]) - np.maximum(x1[i], x1[rest]) + 1)
         ih = np.maximum(0.0, np.minimum(y2[i], y2[rest]) - np.maximum(y1[i], y1[rest]) + 1)
-        inter = iw * ih
-        denom = np.minimum(areas[i], areas[rest]) if use_min else areas[i] + areas[rest] - inter
-        order = rest[inter / denom <= threshold]
+        order = rest[iw * ih / np.minimum(areas[i], areas[rest]) <= threshold]
     return np.asarray(keep, dtype=np.int64)
 
 
