@@ -83,13 +83,14 @@ def load_weights(encoder: DenseNetEmbedding, path: Path) -> list[str]:
 def restore(path: Path, encoder, optimizer, scheduler, scaler, face_head=None) -> dict:
     """Put a run back where its last checkpoint left it; returns the checkpoint state."""
     state = load_checkpoint(path)
-    if (state.get("face_head") is None) != (face_head is None):  # the optimizer's parameters would not match
-        had = "with" if state.get("face_head") is not None else "without"
+    saved_head = state.get("face_head")
+    if (saved_head is None) != (face_head is None):  # the optimizer's parameters would not match
+        had = "without" if saved_head is None else "with"
         raise TrainerError(f"{path} was trained {had} a per-face target (--embed-weight); resume it with the flags it "
                            "started with, or start a new run from it with --init-from")
     encoder.load_state_dict(state["model"])
     if face_head is not None:
-        face_head.load_state_dict(state["face_head"])
+        face_head.load_state_dict(saved_head)
     optimizer.load_state_dict(state["optimizer"])
     scheduler.load_state_dict(state["scheduler"])
     scaler.load_state_dict(state["scaler"])
