@@ -135,7 +135,7 @@ def test_photos_are_searched_from_the_minimum_and_smaller_only_when_no_face_was_
     assert detector.detect(astronaut, 400) == []  # the face (~110 px) is below the first pass's minimum
     calls = []
     search = detector._detect
-    detector._detect = lambda rgb, min_face: calls.append(min_face) or search(rgb, min_face)
+    detector._detect = lambda rgb, min_face, reduced: calls.append(min_face) or search(rgb, min_face, reduced)
     assert len(detector.detect(astronaut)) == 1 and calls == [400, 20]
     calls.clear()
     detector.min_face_size = 40

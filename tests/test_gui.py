@@ -290,6 +290,19 @@ def test_a_photo_without_a_face_is_shown_and_the_headline_names_the_side(qtbot, 
     assert tab.verdict.text() == "Photo B: no face found" and "No face" in tab.zones[1].message
 
 
+def test_a_big_photos_faces_are_drawn_on_its_reduced_image(qtbot, window, astronaut, tmp_path):
+    from .test_photo import _big_photo
+
+    tab = window.compare
+    with qtbot.waitSignal(window.state.idle, timeout=20000):
+        tab.load(0, str(_big_photo(astronaut, tmp_path)))
+    zone, result = tab.zones[0], tab.results[0]
+    (box, _, _), = zone.boxes
+    h, w = result.image.shape[:2]
+    assert w == zone.image.width() == 1000 and 0 <= box[0] < box[2] <= w and 0 <= box[1] < box[3] <= h
+    assert np.allclose(box, result.faces[0].face.box * 0.25)
+
+
 def test_the_face_most_like_the_other_photo_is_preselected_and_can_be_changed(qtbot, window, tmp_path):
     from faceid_gui.engine.pipeline import best_pair
 

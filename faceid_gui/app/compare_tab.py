@@ -5,7 +5,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QKeySequence, QPixmap
 from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QPushButton, QSizePolicy, QVBoxLayout, QWidget
 
-from ..engine import DIFFERENT, SAME, ImageResult, distance, judge, load_image
+from ..engine import DIFFERENT, SAME, ImageResult, distance, judge
 from ..engine.pipeline import best_pair
 from .state import AppState, ThresholdSync, error_text
 from .image_view import DropZone, to_qimage
@@ -100,11 +100,7 @@ class CompareTab(QWidget):
         """Decode and analyse a photo off the GUI thread; a photo without a face is still shown."""
         engine = self.state.engine
 
-        def work(progress, cancelled):
-            rgb = load_image(path)
-            return ImageResult(rgb, engine.analyze(rgb))
-
-        return self._start(side, path, work)
+        return self._start(side, path, lambda progress, cancelled: engine.analyze_path(path))
 
     def load_pixels(self, side: int, rgb) -> Task:
         """Pasted image data (no file behind it)."""
@@ -180,7 +176,7 @@ class CompareTab(QWidget):
             self.crops[side].clear()
             return
         chosen = self.selected[side]
-        boxes = [(f.face.box, f"face {k + 1}" if n > 1 else "", SELECTED_COLOUR if k == chosen else OTHER_FACE_COLOUR)
+        boxes = [(f.face.box * result.scale, f"face {k + 1}" if n > 1 else "", SELECTED_COLOUR if k == chosen else OTHER_FACE_COLOUR)
                  for k, f in enumerate(result.faces)]
         note = ""
         if n > 1:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from ..engine import FaceIdError, load_image
-from ..engine.align import CANONICAL_SIZE, align_face
+from ..engine import FaceIdError
 from ..engine.imageio import encode_png
+from ..engine.photo import Photo
 
 BATCH = 64  # faces per background task: the first icons appear quickly, the rest follow
 
@@ -53,8 +53,8 @@ class FaceThumbs(QObject):
                     break
                 try:
                     if face.path not in photos:
-                        photos = {face.path: load_image(face.path)}  # faces come photo by photo: keep one
-                    out[face.id] = encode_png(align_face(photos[face.path], face.landmarks, CANONICAL_SIZE))
+                        photos = {face.path: Photo(face.path)}  # faces come photo by photo: keep one
+                    out[face.id] = encode_png(photos[face.path].canonical(face.landmarks))
                 except FaceIdError:
                     out[face.id] = None  # the photo is gone or damaged: a grey square
             return out

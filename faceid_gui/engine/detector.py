@@ -76,41 +76,53 @@ class FaceDetector:
         self.max_side = max_side
         self.scale_factor = scale_factor
 
-    def detect(self, rgb: np.ndarray, min_face_size: int | None = None, keep_false: bool = False) -> list[Face]:
+    def detect(self, rgb: np.ndarray, min_face_size: int | None = None, keep_false: bool = False,
+               reduced: int = 1) -> list[Face]:
         """All faces in an RGB uint8 image, largest first: from `min_face_size` px when given, else from the
         detector's minimum, searching again down to its smallest face size when none was found. Likely false faces
-        are dropped (drop_false_faces) unless keep_false."""
+        are dropped (drop_false_faces) unless keep_false. `reduced`: rgb is a photo decoded at 1/reduced scale
+        (photo_reduction); the search is the photo's own and faces come back in the photo's pixels."""
         if min_face_size is not None:
-            faces = self._detect(rgb, float(min_face_size))
+            faces = self._detect(rgb, float(min_face_size), reduced)
         else:
-            faces = self._detect(rgb, float(self.min_face_size))
-            if self.smallest_face_size < self.min_face_size and (not faces or self._maybe_crowd(rgb, faces)):
-                faces = self._detect(rgb, float(self.smallest_face_size))
+            faces = self._detect(rgb, float(self.min_face_size), reduced)
+            if self.smallest_face_size < self.min_face_size and (not faces or self._maybe_crowd(rgb, faces, reduced)):
+                faces = self._detect(rgb, float(self.smallest_face_size), reduced)
         return faces if keep_false else drop_false_faces(faces)
 
-    def _maybe_crowd(self, rgb: np.ndarray, faces: list[Face]) -> bool:
+    def _halvings(self, longest: int) -> int:
+        """How many times a photo of this longest side is halved before the search (to at most 1.25 x max_side)."""
+        return max(int(np.ceil(np.log2(longest / (1.25 * self.max_side)))), 0) if longest > self.max_side else 0
+
+    def photo_reduction(self, longest: int) -> int:
+        """The decode reduction (1, 2, 4 or 8) a photo of this longest side can be detected on unchanged: never finer
+        than the copy the search halves it to. 0 or unknown sizes get 1."""
+        return 2 ** min(self._halvings(longest), 3) if longest > 0 else 1
+
+    def _maybe_crowd(self, rgb: np.ndarray, faces: list[Face], reduced: int = 1) -> bool:
         """In a large photo (searched for relatively large faces only), a face found near that limit suggests a crowd
         of smaller ones: search again down to the smallest size. A selfie's one large face costs one pass."""
-        longest = max(rgb.shape[:2])
+        longest = max(rgb.shape[:2]) * reduced
         if longest <= self.max_side:
             return False
         limit = self.min_face_size * longest / self.max_side  # the first pass's smallest face, in photo pixels
         return min(float(np.sqrt(f.area)) for f in faces) < 2 * limit
 
-    def _detect(self, rgb: np.ndarray, min_face: float) -> list[Face]:
+    def _detect(self, rgb: np.ndarray, min_face: float, reduced: int = 1) -> list[Face]:
         h, w = rgb.shape[:2]
-        image, scale = rgb, 1.0
-        if max(h, w) > self.max_side:
+        image, scale = rgb, 1.0 / reduced
+        if max(h, w) * reduced > self.max_side:
             # A large photo is searched on a copy halved until its longest side is at most 1.25 x max_side (exact
             # halvings are OpenCV's fast case), for faces from min_face / max_side of that side: 40 px in a 1024 px
             # photo, about 160 px in a 12 MP one. Searching a 12 MP photo for 40 px faces ran P-Net on a 1024 px
             # level and took 0.35-0.75 s. Crowds of smaller faces get a second pass (detect, _maybe_crowd).
-            halvings = int(np.ceil(np.log2(max(h, w) / (1.25 * self.max_side))))
-            scale = 0.5 ** max(halvings, 0)
+            # A photo decoded at 1/reduced already had log2(reduced) of its halvings.
+            scale = 0.5 ** max(self._halvings(max(h, w) * reduced) - int(np.log2(reduced)), 0)
             if min(h, w) * scale < 12:
                 return []  # a sliver (e.g. 2x5000 px) holds no findable face, and resizing it to nothing would fail
-            image = shrink(rgb, (int(w * scale), int(h * scale)))
-            scale = image.shape[1] / w
+            if scale < 1.0:
+                image = shrink(rgb, (int(w * scale), int(h * scale)))
+            scale = image.shape[1] / w / reduced  # copy pixels per photo pixel
             min_face = min_face * max(image.shape[:2]) / self.max_side
         # Faces smaller than 12 px (P-Net's window) cannot be found; keep the request meaningful.
         min_face = max(12.0, min_face)

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .align import CANONICAL_SIZE, align_face
 from .errors import FaceIdError, GalleryError
 from .gallery import NewFace
-from .imageio import encode_png, load_image
+from .imageio import encode_png
 from .library import Library, Undo
 from .matching import enrolment_problems
+from .photo import Photo
 
 
 def faces_by_id(library: Library, face_ids) -> list:
@@ -79,6 +79,6 @@ def _face_ids(gallery, name: str) -> set[int]:
 
 def _canonical_png(face) -> bytes | None:
     try:
-        return encode_png(align_face(load_image(face.path), face.landmarks, CANONICAL_SIZE))
+        return encode_png(Photo(face.path).canonical(face.landmarks))
     except FaceIdError:
         return None  # the photo is gone or unreadable now: the embedding is still good

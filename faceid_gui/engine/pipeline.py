@@ -13,8 +13,9 @@ from .detector import PHOTO_MIN_FACE, Face, FaceDetector
 from .embedder import Embedder
 from .errors import ModelError, NoFaceError
 from .gallery import NewFace
-from .imageio import encode_jpeg, encode_png, load_image
+from .imageio import encode_jpeg, encode_png
 from .model_check import check_behaviour, check_operators
+from .photo import Photo
 
 
 @dataclass(frozen=True)
@@ -37,8 +38,12 @@ class FaceResult:
 
 @dataclass(frozen=True)
 class ImageResult:
+    """A photo's faces (in the photo's own pixels, largest first) and an image of it to show, which may be a reduced
+    decode (engine/photo.py): `scale` is its pixels per photo pixel."""
+
     image: np.ndarray
-    faces: list[FaceResult]  # largest first, never empty
+    faces: list[FaceResult]
+    scale: float = 1.0
 
     @property
     def chosen(self) -> FaceResult:
@@ -133,23 +138,35 @@ class FaceEngine:
         """Every face in the image (largest first), aligned and embedded in one batch."""
         return self.describe(rgb, self.detector.detect(rgb, min_face_size))
 
-    def describe(self, rgb: np.ndarray, faces: list[Face]) -> list[FaceResult]:
-        """Align and embed faces found elsewhere (e.g. by a FaceTracker), all in one batch."""
+    def describe(self, rgb: np.ndarray, faces: list[Face], reduced: int = 1) -> list[FaceResult]:
+        """Align and embed faces found elsewhere (e.g. by a FaceTracker), all in one batch. `reduced`: rgb is the
+        photo at 1/reduced scale, the faces in the photo's pixels."""
         if not faces:
             return []
         if self.input_size <= CANONICAL_SIZE:  # align_face itself aligns at CANONICAL_SIZE and shrinks: keep both
-            canonicals = [align_face(rgb, f.landmarks, CANONICAL_SIZE) for f in faces]
+            canonicals = [align_face(rgb, f.landmarks / reduced, CANONICAL_SIZE) for f in faces]
             crops = np.stack([self.model_crop(c) for c in canonicals])
         else:
-            canonicals, crops = [None] * len(faces), np.stack([self.align(rgb, f) for f in faces])
+            canonicals = [None] * len(faces)
+            crops = np.stack([align_face(rgb, f.landmarks / reduced, self.input_size) for f in faces])
         embeddings = self.embedder.embed(crops)
         fingerprint = self.info.fingerprint
         return [FaceResult(f, c, e, fingerprint, k) for f, c, e, k in zip(faces, crops, embeddings, canonicals)]
 
-    def analyze_file(self, path: str | Path) -> ImageResult:
-        """Decode a photo and analyse it; raises ImageError or NoFaceError with a clear message."""
-        rgb = load_image(path)
-        faces = self.analyze(rgb)
+    def analyze_path(self, path: str | Path) -> ImageResult:
+        """Every face in a photo file, each step reading the decode it needs (engine/photo.py); no face is not an
+        error here. Raises ImageError for a file that is not a usable image."""
+        photo = Photo(path)
+        image, reduced = photo.pixels(self.detector.photo_reduction(photo.longest))
+        faces = self.detector.detect(image, reduced=reduced)
         if not faces:
+            return ImageResult(image, [], 1.0 / reduced)
+        source, source_reduced = photo.for_faces([f.landmarks for f in faces], coarsest=reduced)
+        return ImageResult(image, self.describe(source, faces, source_reduced), 1.0 / reduced)
+
+    def analyze_file(self, path: str | Path) -> ImageResult:
+        """analyze_path for a photo that must hold a face; raises ImageError or NoFaceError with a clear message."""
+        result = self.analyze_path(path)
+        if not result.faces:
             raise NoFaceError(f"{Path(path).name}: no face found")
-        return ImageResult(rgb, faces)
+        return result

@@ -12,7 +12,7 @@ import numpy as np
 
 from .align import CANONICAL_SIZE
 from .errors import FaceIdError
-from .imageio import decode_image, encode_png, load_image
+from .imageio import decode_image, encode_png
 
 
 @dataclass
@@ -70,7 +70,7 @@ def _stored_crop(thumbnail: bytes | None) -> np.ndarray | None:
 def _from_photo(engine, source: str, crop: np.ndarray | None):
     """(embedding, new thumbnail) of the face in the source photo that was enrolled: the one whose aligned crop looks
     most like the kept one (the largest when none was kept); None when the photo holds no face now."""
-    faces = engine.analyze(load_image(source))
+    faces = engine.analyze_path(source).faces
     faces = [f for f in faces if f.canonical is not None] or faces
     if not faces:
         return None

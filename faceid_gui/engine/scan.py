@@ -15,7 +15,7 @@ import numpy as np
 
 from .mtcnn_ops import box_iou
 from .errors import FaceIdError
-from .imageio import IMAGE_SUFFIXES, load_image
+from .imageio import IMAGE_SUFFIXES
 from .library import Library
 
 # Faces kept out of grouping (still indexed, still searchable): tiny ones, whose 64 px model input would be mostly
@@ -158,7 +158,7 @@ def _analyse(engine, path: str, size: int, mtime: float):
     """(path, size, mtime, hash, faces, groupable flags, error) for one photo; a bad file is an error, not a stop."""
     try:
         digest = quick_hash(path, size)
-        faces = engine.analyze(load_image(path))
+        faces = engine.analyze_path(path).faces
         return path, size, mtime, digest, faces, groupable([f.face for f in faces]), None
     except (FaceIdError, OSError) as exc:
         return path, size, mtime, "", [], [], str(exc) or type(exc).__name__

@@ -1,0 +1,94 @@
+"""The photo path: big JPEGs read at the scale each step needs, faces always in the photo's own pixels."""
+import io
+
+import cv2
+import numpy as np
+import pytest
+from PIL import Image
+
+from faceid_gui.engine import decode_image, distance, load_image
+from faceid_gui.engine.align import CANONICAL_SIZE, template
+from faceid_gui.engine.imageio import reducible
+from faceid_gui.engine.photo import Photo, align_reduction
+
+
+def _jpeg(rgb: np.ndarray, path=None, **kw) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(rgb).save(buffer, "JPEG", quality=92, **kw)
+    if path is not None:
+        path.write_bytes(buffer.getvalue())
+    return buffer.getvalue()
+
+
+def _big_photo(astronaut, tmp_path, side=4000):
+    """The astronaut upscaled into a phone-sized photo (its face about 750 px across at 4000 px)."""
+    big = cv2.resize(astronaut, (side, side * 3 // 4), interpolation=cv2.INTER_CUBIC)
+    path = tmp_path / "big.jpg"
+    _jpeg(big, path)
+    return path
+
+
+def test_jpeg_decodes_reduced_with_its_orientation():
+    rgb = np.random.default_rng(0).integers(0, 255, (61, 90, 3), dtype=np.uint8)
+    assert decode_image(_jpeg(rgb), "p.jpg", reduce=4).shape == (16, 23, 3)  # libjpeg rounds up
+    image = Image.fromarray(rgb)
+    exif = image.getexif()
+    exif[0x0112] = 6  # shown turned a quarter
+    assert decode_image(_jpeg(rgb, exif=exif), "r.jpg", reduce=2).shape == (45, 31, 3)
+
+
+def test_other_formats_are_decoded_whole(tmp_path):
+    rgb = np.zeros((40, 64, 3), np.uint8)
+    ok, png = cv2.imencode(".png", rgb)
+    assert not reducible(png.tobytes()) and reducible(_jpeg(rgb))
+    path = tmp_path / "p.png"
+    path.write_bytes(png.tobytes())
+    image, reduced = Photo(path).pixels(4)
+    assert image.shape == (40, 64, 3) and reduced == 1
+    with pytest.raises(ValueError):
+        Photo(path).pixels(3)
+
+
+@pytest.mark.parametrize("crop_px_per_photo_px, coarsest, expected", [
+    (1.0, 8, 1), (0.5, 8, 1), (0.25, 8, 2), (0.1, 8, 4), (0.01, 8, 8), (0.01, 2, 2)])
+def test_faces_are_aligned_from_a_decode_with_twice_their_crop_pixels(crop_px_per_photo_px, coarsest, expected):
+    landmarks = template(CANONICAL_SIZE) / crop_px_per_photo_px + 100
+    assert align_reduction([landmarks], coarsest) == expected
+    assert align_reduction([landmarks, template(CANONICAL_SIZE)], coarsest) == 1  # the smallest face decides
+
+
+@pytest.mark.parametrize("longest, expected", [(0, 1), (800, 1), (1280, 1), (1281, 2), (4000, 4), (10240, 8),
+                                               (40000, 8)])
+def test_detection_reads_the_scale_the_search_would_shrink_to(engine, longest, expected):
+    assert engine.detector.photo_reduction(longest) == expected
+
+
+def test_big_photo_gives_the_same_face_as_the_whole_decode(engine, astronaut, tmp_path):
+    path = _big_photo(astronaut, tmp_path)
+    result = engine.analyze_path(path)
+    whole = engine.analyze(load_image(path))
+    assert result.scale == 0.25 and result.image.shape == (750, 1000, 3)
+    assert len(result.faces) == len(whole) == 1
+    face, reference = result.faces[0], whole[0]
+    side = np.sqrt(reference.face.area)
+    assert np.abs(face.face.landmarks - reference.face.landmarks).max() < 0.02 * side  # in the photo's pixels
+    assert distance(face.embedding, reference.embedding) < 0.1
+    assert face.canonical.shape == (CANONICAL_SIZE, CANONICAL_SIZE, 3)
+
+
+def test_small_photo_path_is_the_whole_decode(engine, tmp_path):
+    from .conftest import sample
+
+    result = engine.analyze_path(sample("astronaut.jpg"))
+    whole = engine.analyze(load_image(sample("astronaut.jpg")))
+    assert result.scale == 1.0
+    assert np.allclose(result.faces[0].embedding, whole[0].embedding, atol=1e-5)
+
+
+def test_canonical_crop_from_a_big_photo(engine, astronaut, tmp_path):
+    path = _big_photo(astronaut, tmp_path)
+    face = engine.analyze_path(path).faces[0]
+    crop = Photo(path).canonical(face.face.landmarks)
+    assert crop.shape == face.canonical.shape
+    assert np.abs(crop.astype(int) - face.canonical).mean() < 1.0  # the same decode, the same warp
+
