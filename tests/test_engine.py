@@ -135,7 +135,7 @@ def test_photos_are_searched_from_the_minimum_and_smaller_only_when_no_face_was_
     assert detector.detect(astronaut, 400) == []  # the face (~110 px) is below the first pass's minimum
     calls = []
     search = detector._detect
-    detector._detect = lambda rgb, min_face, reduced: calls.append(min_face) or search(rgb, min_face, reduced)
+    detector._detect = lambda rgb, min_face, *args, **kw: calls.append(min_face) or search(rgb, min_face, *args, **kw)
     assert len(detector.detect(astronaut)) == 1 and calls == [400, 20]
     calls.clear()
     detector.min_face_size = 40
@@ -203,3 +203,13 @@ def test_nms_keeps_what_the_greedy_rule_keeps(use_min):
     for threshold in (0.5, 0.7):
         assert nms(boxes, threshold, use_min).tolist() == _greedy_nms(boxes, threshold, use_min)
     assert nms(np.empty((0, 5), np.float32), 0.5, use_min).tolist() == []
+
+
+def test_a_crowds_second_search_keeps_the_faces_the_first_found(engine, astronaut):
+    from faceid_gui.engine.mtcnn_ops import box_iou, overlaps
+
+    first = engine.detector._detect(astronaut, 40.0)
+    again = engine.detector._detect(astronaut, 20.0, found=first)
+    assert len(again) == len(first) == 1 and again[0] is first[0]  # kept, not found a second time
+    boxes = np.array([[0, 0, 10, 10], [5, 5, 15, 15], [20, 20, 30, 40]], np.float32)
+    assert np.allclose(overlaps(boxes, boxes[:2]), [[box_iou(a, b) for b in boxes[:2]] for a in boxes])

@@ -40,6 +40,17 @@ def box_iou(a: np.ndarray, b: np.ndarray) -> float:
     return float(inter / union) if union > 0 else 0.0
 
 
+def overlaps(boxes: np.ndarray, others: np.ndarray) -> np.ndarray:
+    """Intersection over union of every box with every other (x1, y1, x2, y2 first), as an (N, M) array."""
+    a, b = boxes[:, None, :4], others[None, :, :4]
+    iw = np.clip(np.minimum(a[..., 2], b[..., 2]) - np.maximum(a[..., 0], b[..., 0]), 0, None)
+    ih = np.clip(np.minimum(a[..., 3], b[..., 3]) - np.maximum(a[..., 1], b[..., 1]), 0, None)
+    inter = iw * ih
+    union = ((a[..., 2] - a[..., 0]) * (a[..., 3] - a[..., 1]) + (b[..., 2] - b[..., 0]) * (b[..., 3] - b[..., 1])
+             - inter)
+    return np.where(union > 0, inter / np.where(union > 0, union, 1), 0.0)
+
+
 def nms(boxes: np.ndarray, threshold: float, use_min: bool = False) -> np.ndarray:
     """Greedy non-maximum suppression by score; returns kept indices.
 

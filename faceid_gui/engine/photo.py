@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .align import CANONICAL_SIZE, align_face, similarity_transform, template
+from .align import CANONICAL_SIZE, align_face, template
 from .image_headers import header_size, sniff
 from .imageio import decode_image, read_image_file, reducible
 
@@ -58,10 +58,14 @@ def align_reduction(landmarks: list[np.ndarray], coarsest: int = 8) -> int:
     before its final warp, as it does from the whole photo. At one pixel per crop pixel the crop moved by a distance
     of 0.08 from the whole photo's (the 12 MP bench photo); at two, 0.03."""
     reduce = max(r for r in REDUCTIONS if r <= max(coarsest, 1))
-    for marks in landmarks:
-        matrix = similarity_transform(marks, template(CANONICAL_SIZE))
-        crop_px_per_photo_px = float(np.sqrt(abs(np.linalg.det(matrix[:, :2]))))
-        while reduce > 1 and crop_px_per_photo_px * reduce > 0.5:
-            reduce //= 2
+    if not len(landmarks) or reduce == 1:
+        return reduce
+    # The spread ratio bounds the alignment's least-squares scale from above, so it never picks too coarse a decode;
+    # one array operation for a 200-face photo instead of 200 transforms.
+    marks = np.asarray(landmarks, np.float64)
+    spread = np.sqrt(((marks - marks.mean(1, keepdims=True)) ** 2).sum((1, 2)))
+    wanted = template(CANONICAL_SIZE)
+    crop_px_per_photo_px = float(np.sqrt(((wanted - wanted.mean(0)) ** 2).sum()) / max(spread.min(), 1e-6))
+    while reduce > 1 and crop_px_per_photo_px * reduce > 0.5:
+        reduce //= 2
     return reduce
-
