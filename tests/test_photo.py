@@ -92,3 +92,10 @@ def test_canonical_crop_from_a_big_photo(engine, astronaut, tmp_path):
     assert crop.shape == face.canonical.shape
     assert np.abs(crop.astype(int) - face.canonical).mean() < 1.0  # the same decode, the same warp
 
+
+
+def test_a_heic_photo_takes_the_same_path_whole(engine, astronaut, tmp_path):
+    from . import hostile
+
+    result = engine.analyze_path(hostile.heic_of(astronaut, tmp_path / "phone.heic", orientation=6))
+    assert result.scale == 1.0 and result.image.shape == astronaut.shape and len(result.faces) == 1

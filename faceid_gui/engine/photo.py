@@ -43,7 +43,7 @@ class Photo:
         return self._decodes[applied], applied
 
     def for_faces(self, landmarks: list[np.ndarray], coarsest: int = 8) -> tuple[np.ndarray, int]:
-        """The coarsest decode (at most 1/coarsest) from which every face's crop is drawn without enlarging it."""
+        """The coarsest decode (at most 1/coarsest) holding twice the pixels of every face's crop (align_reduction)."""
         return self.pixels(align_reduction(landmarks, coarsest))
 
     def canonical(self, landmarks: np.ndarray) -> np.ndarray:
