@@ -14,6 +14,11 @@ import torch.distributed as dist
 import torch.nn.functional as F
 
 
+def has_target(face_targets):
+    """Which faces have a per-face target (numpy or torch rows): `targets.centred` leaves the others at 0."""
+    return abs(face_targets).sum(-1) > 0
+
+
 class FaceTargetHead(torch.nn.Module):
     def __init__(self, embedding_size: int, target_size: int):
         super().__init__()

@@ -17,7 +17,7 @@ from .augment import augment
 from .data import evaluation_pairs, make_pairs, pk_batches
 from .progress import Progress
 from .checkpoint import CheckpointSaver, load_weights, restore
-from .face_target import FaceTargetHead
+from .face_target import FaceTargetHead, has_target
 from .loss import batch_contrastive_loss, contrastive_loss, distance_distillation_loss
 from .metrics import best_threshold, pair_distances, rates_at, threshold_for_far, verification_report
 from .config import TrainConfig
@@ -121,6 +121,7 @@ class _Step:
     labels: torch.Tensor
     teacher: tuple[torch.Tensor, torch.Tensor] | None
     face_targets: torch.Tensor | None = None
+    face_known: torch.Tensor | None = None  # has_target(face_targets), computed once
     face_head: FaceTargetHead | None = None
     unlabelled: tuple[torch.Tensor, torch.Tensor] | None = None  # (crops, targets)
 
@@ -128,9 +129,8 @@ class _Step:
 def _face_target_term(step: "_Step", cfg: TrainConfig, rows: torch.Tensor, embeddings: torch.Tensor,
                       generator: torch.Generator) -> torch.Tensor:
     """The per-face target on the batch's labelled faces the teachers saw, plus a draw of unlabelled faces."""
-    targets = step.face_targets[rows]
-    known = targets.abs().sum(-1) > 0
-    student, wanted = embeddings[known], targets[known]
+    known = step.face_known[rows]
+    student, wanted = embeddings[known], step.face_targets[rows][known]
     if step.unlabelled is not None and cfg.unlabelled_per_batch > 0:
         crops, unl_targets = step.unlabelled
         pick = torch.randint(len(crops), (cfg.unlabelled_per_batch,), generator=generator).to(crops.device)
@@ -227,15 +227,16 @@ def train(cfg: TrainConfig, data: TrainingData, log=print) -> dict:
     teacher = None
     if data.teacher is not None and cfg.distill_weight > 0:
         teacher = tuple(torch.from_numpy(t).to(device) for t in data.teacher)
-    face_targets = unlabelled = None
+    face_targets = face_known = unlabelled = None
     if face_head is not None:
         face_targets = torch.from_numpy(data.face_targets).to(device)
+        face_known = has_target(face_targets)
         if data.unlabelled_crops is not None and len(data.unlabelled_crops):
             unlabelled = (torch.from_numpy(data.unlabelled_crops).to(device),
                           torch.from_numpy(data.unlabelled_targets).to(device))
     step = _Step(siamese, optimizer, scheduler, scaler, use_amp, torch.from_numpy(data.train_crops).to(device),
                  torch.from_numpy(data.train_labels).to(device), teacher, face_targets=face_targets,
-                 face_head=face_head, unlabelled=unlabelled)
+                 face_known=face_known, face_head=face_head, unlabelled=unlabelled)
     val_crops = torch.from_numpy(data.val_crops).to(device)
     if cfg.init_from and start_epoch == 0 and rank == 0:  # where fine-tuning starts, to see what each epoch adds
         log(f"start val_auc={evaluate(encoder, val_crops, data.val_labels, cfg)['roc_auc']:.4f}")
@@ -269,7 +270,7 @@ def train(cfg: TrainConfig, data: TrainingData, log=print) -> dict:
 
 def _fit_face_head(head: FaceTargetHead, encoder: DenseNetEmbedding, data: TrainingData, cfg: TrainConfig) -> float:
     """Start the per-face head at the least-squares map of the student as it is (up to 4,096 training faces)."""
-    known = np.flatnonzero(np.abs(data.face_targets).sum(1) > 0)
+    known = np.flatnonzero(has_target(data.face_targets))
     rows = np.sort(np.random.default_rng(cfg.seed).permutation(known)[:4096])
     device = next(head.parameters()).device
     embeddings = embed_all(encoder, torch.from_numpy(data.train_crops[rows]).to(device), cfg)
