@@ -212,4 +212,5 @@ def test_a_crowds_second_search_keeps_the_faces_the_first_found(engine, astronau
     again = engine.detector._detect(astronaut, 20.0, found=first)
     assert len(again) == len(first) == 1 and again[0] is first[0]  # kept, not found a second time
     boxes = np.array([[0, 0, 10, 10], [5, 5, 15, 15], [20, 20, 30, 40]], np.float32)
-    assert np.allclose(overlaps(boxes, boxes[:2]), [[box_iou(a, b) for b in boxes[:2]] for a in boxes])
+    assert np.allclose(overlaps(boxes, boxes[:2]), [[1, 25 / 175], [25 / 175, 1], [0, 0]])  # 25 px shared of 175
+    assert box_iou(boxes[0], boxes[1]) == pytest.approx(25 / 175) and box_iou(boxes[0], boxes[0, :2].repeat(2)) == 0

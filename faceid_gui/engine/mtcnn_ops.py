@@ -33,11 +33,7 @@ def pnet_boxes(reg: np.ndarray, prob: np.ndarray, scale: float, threshold: float
 
 def box_iou(a: np.ndarray, b: np.ndarray) -> float:
     """Intersection over union of two (x1, y1, x2, y2) boxes; 0 for empty ones."""
-    iw = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    ih = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = iw * ih
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return float(inter / union) if union > 0 else 0.0
+    return float(overlaps(np.asarray(a, np.float64)[None], np.asarray(b, np.float64)[None])[0, 0])
 
 
 def overlaps(boxes: np.ndarray, others: np.ndarray) -> np.ndarray:
