@@ -8,7 +8,6 @@ from PIL import Image
 
 from faceid_gui.engine import decode_image, distance, load_image
 from faceid_gui.engine.align import CANONICAL_SIZE, template
-from faceid_gui.engine.imageio import reducible
 from faceid_gui.engine.photo import Photo, align_reduction
 
 
@@ -40,9 +39,11 @@ def test_jpeg_decodes_reduced_with_its_orientation():
 def test_other_formats_are_decoded_whole(tmp_path):
     rgb = np.zeros((40, 64, 3), np.uint8)
     ok, png = cv2.imencode(".png", rgb)
-    assert not reducible(png.tobytes()) and reducible(_jpeg(rgb))
     path = tmp_path / "p.png"
     path.write_bytes(png.tobytes())
+    jpeg = tmp_path / "p.jpg"
+    jpeg.write_bytes(_jpeg(rgb))
+    assert not Photo(path).reducible and Photo(jpeg).reducible
     image, reduced = Photo(path).pixels(4)
     assert image.shape == (40, 64, 3) and reduced == 1
     with pytest.raises(ValueError):

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .imageio import REDUCTIONS
 from .mtcnn_ops import crop_patches, nms, overlaps, pnet_boxes, regress, run_chunked, sample_patches, shrink, square
 from .runtime import create_session
 
@@ -97,9 +98,9 @@ class FaceDetector:
         return max(int(np.ceil(np.log2(longest / (1.25 * self.max_side)))), 0) if longest > self.max_side else 0
 
     def photo_reduction(self, longest: int) -> int:
-        """The decode reduction (1, 2, 4 or 8) a photo of this longest side can be detected on unchanged: never finer
-        than the copy the search halves it to. 0 or unknown sizes get 1."""
-        return 2 ** min(self._halvings(longest), 3) if longest > 0 else 1
+        """The decode reduction (one of REDUCTIONS) a photo of this longest side can be detected on unchanged: never
+        finer than the copy the search halves it to. 0 or unknown sizes get 1."""
+        return min(2 ** self._halvings(longest), REDUCTIONS[-1]) if longest > 0 else 1
 
     def _maybe_crowd(self, rgb: np.ndarray, faces: list[Face], reduced: int = 1) -> bool:
         """In a large photo (searched for relatively large faces only), a face found near that limit suggests a crowd

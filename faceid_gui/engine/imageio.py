@@ -23,6 +23,9 @@ IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".jpe", ".png", ".gif", ".bmp", ".d
 # Refused from the header, before any pixel is decoded; OpenCV's own limit (OPENCV_IO_MAX_IMAGE_PIXELS, set in
 # faceid_gui/__init__.py before cv2 loads) is only the backstop for a header this parser misreads.
 MAX_PIXELS = MAX_IMAGE_PIXELS
+# The scales decode_image decodes at (libjpeg's own, for the formats listed); every other format is decoded whole.
+REDUCTIONS = (1, 2, 4, 8)
+REDUCIBLE_KINDS = frozenset({"jpeg"})
 
 cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
 _stderr_lock = threading.Lock()
@@ -56,7 +59,7 @@ def decode_image(data: bytes, name: str = "image", reduce: int = 1) -> np.ndarra
     """Decode encoded image bytes (JPEG, PNG, BMP, WebP, TIFF, GIF, PNM; HEIC and AVIF in phone_formats) to RGB.
 
     reduce (2, 4 or 8): a JPEG is decoded at that fraction of its size by libjpeg itself, which skips most of the
-    work (a 12 MP photo: 93 CPU-ms whole, 22 at a quarter); other formats ignore it (`reducible` says which).
+    work (a 12 MP photo: 93 CPU-ms whole, 22 at a quarter); other formats ignore it (REDUCIBLE_KINDS).
     """
     if len(data) == 0:
         raise ImageError(f"{name}: empty file")
@@ -83,7 +86,7 @@ def decode_image(data: bytes, name: str = "image", reduce: int = 1) -> np.ndarra
     with _quiet_stderr():
         try:
             # IMREAD_COLOR applies EXIF orientation and converts grey, RGBA, CMYK and 16-bit to 8-bit BGR.
-            bgr = cv2.imdecode(buffer, _REDUCED_FLAGS[reduce] if kind == "jpeg" else cv2.IMREAD_COLOR)
+            bgr = cv2.imdecode(buffer, _REDUCED_FLAGS[reduce] if kind in REDUCIBLE_KINDS else cv2.IMREAD_COLOR)
             if bgr is None and kind == "tiff":
                 bgr = _wide_tiff_to_bgr(cv2.imdecode(buffer, cv2.IMREAD_UNCHANGED))
         except cv2.error:
@@ -93,13 +96,8 @@ def decode_image(data: bytes, name: str = "image", reduce: int = 1) -> np.ndarra
     return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB, dst=bgr)  # in place: a big photo is not held twice
 
 
-_REDUCED_FLAGS = {1: cv2.IMREAD_COLOR, 2: cv2.IMREAD_REDUCED_COLOR_2, 4: cv2.IMREAD_REDUCED_COLOR_4,
-                  8: cv2.IMREAD_REDUCED_COLOR_8}  # each applies EXIF orientation, as IMREAD_COLOR does
-
-
-def reducible(data: bytes) -> bool:
-    """Whether decode_image can decode these bytes at a reduced size."""
-    return sniff(data) == "jpeg"
+_REDUCED_FLAGS = dict(zip(REDUCTIONS, (cv2.IMREAD_COLOR, cv2.IMREAD_REDUCED_COLOR_2, cv2.IMREAD_REDUCED_COLOR_4,
+                                      cv2.IMREAD_REDUCED_COLOR_8)))  # each applies EXIF orientation, as IMREAD_COLOR does
 
 
 @contextmanager

@@ -16,9 +16,7 @@ import numpy as np
 
 from .align import CANONICAL_SIZE, align_face, template
 from .image_headers import header_size, sniff
-from .imageio import decode_image, read_image_file, reducible
-
-REDUCTIONS = (1, 2, 4, 8)  # the scales libjpeg decodes at
+from .imageio import REDUCIBLE_KINDS, REDUCTIONS, decode_image, read_image_file
 
 
 class Photo:
@@ -30,7 +28,7 @@ class Photo:
         kind = sniff(self.data)
         size = header_size(self.data, kind) if kind else None
         self.longest = max(size) if size else 0  # 0: unknown (HEIC, or a header decode_image will refuse)
-        self.reducible = reducible(self.data)
+        self.reducible = kind in REDUCIBLE_KINDS
         self._decodes: dict[int, np.ndarray] = {}
 
     def pixels(self, reduce: int = 1) -> tuple[np.ndarray, int]:
