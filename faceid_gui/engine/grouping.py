@@ -12,7 +12,8 @@ with (N - 1) * FAR(d) <= 1/4 (groups of up to four faces stay below that point),
 like 1:N, a bigger library needs stricter links, and a better model (lower FAR at the same distance) links more.
 DBSCAN (not HDBSCAN) because it scales: it looks only at each face's neighbours within that distance, while
 scikit-learn's HDBSCAN builds a minimum spanning tree over all pairs (20,000 faces: 10 s, 50,000 about a minute),
-and on the CelebA faces it did no better (min_cluster_size 3: BCubed precision 0.75, F 0.27; this rule: 0.92, 0.19).
+and on the CelebA faces it did no better (min_cluster_size 3: BCubed precision 0.75, F 0.27; DBSCAN with the link
+rule of the time: 0.92, 0.19).
 Faces in no group are "ungrouped" (DBSCAN's noise), never forced into the nearest group.
 """
 from __future__ import annotations

@@ -96,8 +96,9 @@ def decode_image(data: bytes, name: str = "image", reduce: int = 1) -> np.ndarra
     return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB, dst=bgr)  # in place: a big photo is not held twice
 
 
+# Each applies EXIF orientation, as IMREAD_COLOR does.
 _REDUCED_FLAGS = dict(zip(REDUCTIONS, (cv2.IMREAD_COLOR, cv2.IMREAD_REDUCED_COLOR_2, cv2.IMREAD_REDUCED_COLOR_4,
-                                      cv2.IMREAD_REDUCED_COLOR_8)))  # each applies EXIF orientation, as IMREAD_COLOR does
+                                      cv2.IMREAD_REDUCED_COLOR_8)))
 
 
 @contextmanager
