@@ -2,12 +2,15 @@
 
 The photos are generated from the shipped samples (upscaled, tiled) into a temporary folder; each is measured in a
 fresh process so its peak memory (ru_maxrss) is its own: the photo path (decode + detect + align + embed, each step
-decoding at the scale it needs), CPU ms and wall, beside what decoding the whole JPEG alone costs.
+decoding at the scale it needs), CPU ms and wall, beside what decoding the whole JPEG alone costs. Each figure is the
+median of RUNS such processes: one process gives one sample of a first call, and on a shared machine the difference
+of two single samples moved by 10 CPU-ms between runs.
 """
 from __future__ import annotations
 
 import json
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -24,6 +27,7 @@ CASES = {  # name: (what it is, width, height)
     "80mp": ("80 MP photo, one face", 10240, 7680),
     "200faces": ("200-face photo (20 x 10 tiles, 13 MP)", 20 * 256, 10 * 256),
 }
+RUNS = 3  # fresh processes per case; each figure is their median
 
 
 def make_photo(case: str, path: Path) -> Path:
@@ -85,13 +89,17 @@ def measure_big(provider: str) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         for case in CASES:
             path = make_photo(case, Path(tmp) / f"{case}.jpg")
-            out = subprocess.run([sys.executable, "-m", "faceid_gui.bench_big", str(path), provider],
-                                 capture_output=True, text=True, check=False)
-            if out.returncode != 0:
-                fig[f"big_{case}_error"] = (out.stderr.strip().splitlines() or ["failed"])[-1]
-                continue
-            for key, value in json.loads(out.stdout).items():
-                fig[f"big_{case}_{key}"] = value
+            runs = []
+            for _ in range(RUNS):
+                out = subprocess.run([sys.executable, "-m", "faceid_gui.bench_big", str(path), provider],
+                                     capture_output=True, text=True, check=False)
+                if out.returncode != 0:
+                    fig[f"big_{case}_error"] = (out.stderr.strip().splitlines() or ["failed"])[-1]
+                    break
+                runs.append(json.loads(out.stdout))
+            else:
+                for key in runs[0]:
+                    fig[f"big_{case}_{key}"] = statistics.median(run[key] for run in runs)
     return fig
 
 
