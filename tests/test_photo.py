@@ -94,7 +94,6 @@ def test_canonical_crop_from_a_big_photo(engine, astronaut, tmp_path):
     assert np.abs(crop.astype(int) - face.canonical).mean() < 1.0  # the same decode, the same warp
 
 
-
 def test_a_heic_photo_takes_the_same_path_whole(engine, astronaut, tmp_path):
     from . import hostile
 
