@@ -14,6 +14,7 @@ from pathlib import Path
 import torch
 
 from .errors import TrainerError
+from .grow import can_grow, grow_state
 from .model import DenseNetEmbedding, ModelConfig
 
 
@@ -72,10 +73,14 @@ def load_weights(encoder: DenseNetEmbedding, path: Path) -> list[str]:
     else:
         state = load_checkpoint(path)
         weights, config = state["model"], state["model_config"]
-    same_weights = {"input_size": 0, "mirror_average": False}  # neither changes the weights
+    same_weights = {"input_size": 0, "mirror_average": False, "name": ""}  # none changes the weights
     theirs, ours = dict(config, **same_weights), dict(encoder.config.to_dict(), **same_weights)
     if ModelConfig(**theirs) != ModelConfig(**ours):
-        raise TrainerError(f"{path} holds a different network ({config.get('name')}) than this run ({encoder.config.name})")
+        theirs = ModelConfig(**config)
+        if not can_grow(theirs, encoder.config):
+            raise TrainerError(f"{path} holds a different network ({config.get('name')}) than this run "
+                               f"({encoder.config.name}), and not a smaller one it can grow from")
+        weights = grow_state(weights, theirs, encoder.state_dict(), encoder.config)
     encoder.load_state_dict(weights)
     return folded
 

@@ -16,7 +16,9 @@ class TrainConfig:
     preset: str = "densenet121"
     input_size: int = 64
     embedding_size: int = 32
-    model: ModelConfig | None = None  # the network; None = `preset` at `input_size` / `embedding_size`
+    blocks: str = ""  # layers per dense block, e.g. "4,8,16,16"; "" = the preset's
+    head: str = "pool"
+    model: ModelConfig | None = None  # the network; None = `preset` with the four options above
     augmentation: AugmentConfig | None = field(default_factory=AugmentConfig)  # None: no augmentation
     epochs: int = 30
     batch_size: int = 64  # pairs per step ("pairs" mode)
@@ -45,7 +47,12 @@ class TrainConfig:
 
     def __post_init__(self):
         if self.model is None:
-            self.model = preset(self.preset, input_size=self.input_size, embedding_size=self.embedding_size)
+            try:
+                blocks = tuple(int(n) for n in self.blocks.split(",")) if self.blocks else None
+            except ValueError:
+                raise TrainerError(f"--blocks takes layer counts separated by commas, not {self.blocks!r}") from None
+            self.model = preset(self.preset, input_size=self.input_size, embedding_size=self.embedding_size,
+                                block_config=blocks, head=self.head)
         elif isinstance(self.model, dict):
             self.model = ModelConfig(**self.model)
         if isinstance(self.augmentation, dict):
@@ -72,6 +79,9 @@ OPTION_HELP = {
     "preset": "DenseNet preset: densenet121 (k=32, blocks 6-12-24-16) or a smaller one (see trainer/model.py)",
     "input_size": "square input in pixels; crops are shrunk from the cached 112 px ones",
     "embedding_size": "embedding dimensions",
+    "blocks": "layers per dense block, e.g. 4,8,16,16 (default: the preset's); with --init-from a network with "
+              "fewer layers, it grows into this one computing the same embedding",
+    "head": "pool: average the last feature map; flatten: a weight per position of it (fixed input size)",
     "epochs": "epochs to train (with --resume: the total, counting those done)",
     "batch_size": "pairs per step in pairs mode",
     "pair_mode": "pairs: one anchor pair at a time; batch: every pair inside a P x K batch",
@@ -93,7 +103,8 @@ OPTION_HELP = {
                     "the student's, cosine loss); 0 turns it off",
     "unlabelled_cache": "trainer cache of a prepared and taught folder of unlabelled faces, for the per-face target",
     "unlabelled_per_batch": "unlabelled faces added to each batch",
-    "init_from": "start from this checkpoint's weights (any input size); optimiser and schedule start afresh",
+    "init_from": "start from this checkpoint's weights (any input size with the pooled head; a smaller network "
+                 "grows, see --blocks); optimiser and schedule start afresh",
     "device": "auto (CUDA when available), cpu or cuda",
     "amp": "mixed precision on CUDA",
 }

@@ -29,7 +29,7 @@ def metadata_for(encoder: DenseNetEmbedding, metrics: dict, trained_on: str, mar
     return model_metadata(
         embedding_size=cfg.embedding_size, input_size=cfg.input_size, mean=cfg.mean, std=cfg.std,
         threshold=metrics["threshold"], margin=margin, trained_on=trained_on,
-        architecture=cfg.name + (", mirror-averaged" if cfg.mirror_average else ""),
+        architecture=cfg.describe(),
         metrics={"validation": scalars}, rate_curve=metrics.get("rate_curve") or (), trained=trained,
         extra={"model_config": cfg.to_dict(), "threshold_rule": metrics.get("threshold_rule"),
                "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"), **(extra or {})})

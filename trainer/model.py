@@ -23,6 +23,9 @@ class ModelConfig:
     # Outside training, embed each face and its mirror image and average them: a photo and its mirror then match
     # exactly, at twice the embedding cost. Training sees each (randomly flipped) image once, so weights do not change.
     mirror_average: bool = False
+    # "pool": average the last feature map (any input size); "flatten": a weight per position of it, as face
+    # networks do (MobileFaceNet's GDC, ArcFace's output "E"): aligned faces put the eyes in the same cells.
+    head: str = "pool"
     name: str = "densenet121"
     # Input normalisation, part of the network's contract: RGB in [0, 1] mapped by (x - mean) / std.
     mean: tuple[float, float, float] = (0.5, 0.5, 0.5)
@@ -33,6 +36,22 @@ class ModelConfig:
         self.mean, self.std = tuple(self.mean), tuple(self.std)
         if not 0 < self.compression <= 1:
             raise ValueError("compression (theta) must be in (0, 1]")
+        if self.head not in ("pool", "flatten"):
+            raise ValueError(f"unknown head {self.head!r}: pool or flatten")
+
+    def describe(self) -> str:
+        """The network in words, for the model file: e.g. "densenet-small 4-8-12-8, flattened head"."""
+        text = f"{self.name} {'-'.join(map(str, self.block_config))}"
+        text += ", flattened head" if self.head == "flatten" else ""
+        return text + (", mirror-averaged" if self.mirror_average else "")
+
+    def final_map_size(self) -> int:
+        """Side of the last feature map: the stem halves twice, each transition once (flooring, as the layers do)."""
+        side = (self.input_size + 1) // 2  # conv0: kernel 7, stride 2, padding 3
+        side = (side + 1) // 2  # pool0: kernel 3, stride 2, padding 1
+        for _ in self.block_config[1:]:
+            side //= 2
+        return side
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -118,7 +137,8 @@ class DenseNetEmbedding(nn.Module):
                 channels = out
         layers["norm5"] = nn.BatchNorm2d(channels)
         self.features = nn.Sequential(OrderedDict(layers))
-        self.embedding = nn.Linear(channels, c.embedding_size)
+        positions = c.final_map_size() ** 2 if c.head == "flatten" else 1
+        self.embedding = nn.Linear(channels * positions, c.embedding_size)
         for m in self.modules():
             if isinstance(m, nn.Conv2d):
                 nn.init.kaiming_normal_(m.weight)
@@ -137,7 +157,7 @@ class DenseNetEmbedding(nn.Module):
 
     def _embed(self, x: torch.Tensor) -> torch.Tensor:
         x = F.relu(self.features(x))
-        x = torch.flatten(F.adaptive_avg_pool2d(x, 1), 1)
+        x = torch.flatten(x if self.config.head == "flatten" else F.adaptive_avg_pool2d(x, 1), 1)
         x = self.embedding(x)
         if self.config.normalize:
             x = F.normalize(x, dim=1)
