@@ -1,11 +1,16 @@
-"""Batch augmentation on the training device, matching what the app sees: light, contrast, pose jitter, flips."""
+"""Batch augmentation on the training device, matching what the app sees: light, contrast, pose jitter, flips; and
+the network's input made from uint8 crops."""
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import torch
 import torch.nn.functional as F
+
+if TYPE_CHECKING:
+    from .config import TrainConfig  # config imports this module
 
 
 @dataclass
@@ -42,3 +47,13 @@ def augment(x: torch.Tensor, cfg: AugmentConfig, generator: torch.Generator | No
     grey = (uniform(0, 1) < cfg.grey).view(n, 1, 1, 1)
     x = torch.where(grey, x.mean(dim=1, keepdim=True).expand_as(x), x)
     return x.clamp(0, 1)
+
+
+def to_input(crops_u8: torch.Tensor, cfg: TrainConfig, generator: torch.Generator | None, train: bool) -> torch.Tensor:
+    """uint8 NHWC crops on the device -> normalised float NCHW, augmented when training."""
+    x = crops_u8.permute(0, 3, 1, 2).float() / 255.0
+    if train and cfg.augmentation is not None:
+        x = augment(x, cfg.augmentation, generator)
+    mean = torch.tensor(cfg.model.mean, device=x.device).view(1, 3, 1, 1)
+    std = torch.tensor(cfg.model.std, device=x.device).view(1, 3, 1, 1)
+    return ((x - mean) / std).contiguous(memory_format=torch.channels_last)

@@ -12,7 +12,7 @@ import onnx
 import torch
 
 from faceid_gui.engine.embedder import Embedder
-from faceid_gui.engine.model_file import model_metadata
+from faceid_gui.engine.model_file import model_metadata, stranger_evidence
 
 from .checkpoint import atomic_write_bytes, load_encoder
 from .errors import ExportRefused, TrainerError
@@ -96,7 +96,7 @@ def open_set_rows(embeddings: np.ndarray, labels: np.ndarray, metrics: dict) -> 
     each), the rest as strangers, at the default target (engine/open_set.py)."""
     from faceid_gui.engine import open_set_report
 
-    return open_set_report(embeddings, labels, metrics["rate_curve"], stranger_pairs=metrics.get("different_pairs"))
+    return open_set_report(embeddings, labels, metrics["rate_curve"], stranger_pairs=stranger_evidence(metrics))
 
 
 def export_checkpoint(checkpoint: Path, output: Path, validation: tuple[np.ndarray, np.ndarray] | None = None,
@@ -104,7 +104,8 @@ def export_checkpoint(checkpoint: Path, output: Path, validation: tuple[np.ndarr
     """Export a checkpoint; with validation (crops, labels) the metrics and rate curve are measured afresh.
     mirror_average: the graph embeds each face and its mirror image and averages them (needs validation, since the
     threshold and rate curve change)."""
-    from .train import TrainConfig, embed_all, evaluate
+    from .train import TrainConfig
+    from .validate import embed_all, evaluate
 
     encoder, state = load_encoder(checkpoint)
     config = TrainConfig.from_dict(state["train_config"])

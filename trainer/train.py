@@ -13,14 +13,14 @@ import numpy as np
 import torch
 import torch.distributed as dist
 
-from .augment import augment
-from .data import evaluation_pairs, make_pairs, pk_batches
+from .augment import to_input
+from .data import make_pairs, pk_batches
 from .progress import Progress
 from .checkpoint import CheckpointSaver, load_weights, restore
 from .face_target import FaceTargetHead, has_target
 from .loss import batch_contrastive_loss, contrastive_loss, distance_distillation_loss
-from .metrics import best_threshold, pair_distances, rates_at, threshold_for_far, verification_report
 from .config import TrainConfig
+from .validate import embed_all, evaluate
 from .model import DenseNetEmbedding, SiameseNetwork
 from .onnx_weights import recalibrate_folded
 
@@ -44,42 +44,6 @@ def distributed() -> tuple[int, int]:
             dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
         return dist.get_rank(), dist.get_world_size()
     return 0, 1
-
-
-def to_input(crops_u8: torch.Tensor, cfg: TrainConfig, generator: torch.Generator | None, train: bool) -> torch.Tensor:
-    """uint8 NHWC crops on the device -> normalised float NCHW, augmented when training."""
-    x = crops_u8.permute(0, 3, 1, 2).float() / 255.0
-    if train and cfg.augmentation is not None:
-        x = augment(x, cfg.augmentation, generator)
-    mean = torch.tensor(cfg.model.mean, device=x.device).view(1, 3, 1, 1)
-    std = torch.tensor(cfg.model.std, device=x.device).view(1, 3, 1, 1)
-    return ((x - mean) / std).contiguous(memory_format=torch.channels_last)
-
-
-@torch.inference_mode()
-def embed_all(encoder: DenseNetEmbedding, crops: torch.Tensor, cfg: TrainConfig, batch: int = 256) -> np.ndarray:
-    encoder.eval()
-    out = [encoder(to_input(crops[i:i + batch], cfg, None, train=False)).float() for i in range(0, len(crops), batch)]
-    return torch.cat(out).cpu().numpy()
-
-
-def evaluate(encoder: DenseNetEmbedding, crops: torch.Tensor, labels: np.ndarray, cfg: TrainConfig) -> dict:
-    """Verification on validation identities (the same pairs and distance as `trainer evaluate`); calibrates the
-    threshold there and records the FAR/FRR curve the app uses to say what a threshold means."""
-    emb = embed_all(encoder, crops, cfg)
-    pairs = evaluation_pairs(labels)  # the pairs `trainer evaluate` uses
-    d = pair_distances(emb, pairs)
-    same = pairs[:, 2].astype(bool)
-    if cfg.threshold_far is not None:
-        threshold = threshold_for_far(d, same, cfg.threshold_far)
-    else:
-        threshold, _ = best_threshold(d, same)
-    report = verification_report(d, same, threshold)
-    report["threshold_rule"] = (f"largest distance with FAR <= {cfg.threshold_far} on validation people"
-                                if cfg.threshold_far is not None else "best accuracy on validation people")
-    report["rate_curve"] = [[round(float(t), 4), *(round(r, 5) for r in rates_at(d, same, t))]
-                            for t in np.linspace(0.0, 2.0, 101)]
-    return report
 
 
 def build_optimizer(model: torch.nn.Module, cfg: TrainConfig, steps_per_epoch: int):

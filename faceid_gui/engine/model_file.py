@@ -144,10 +144,10 @@ class ModelFile:
 
     @property
     def stranger_pairs(self) -> int | None:
-        """How many different-person validation pairs the rate curve counted (how far its small FARs can be trusted)."""
+        """How many independent stranger comparisons the rate curve stands on (how far its small FARs can be
+        trusted): `stranger_evidence` of the validation metrics."""
         validation = self.metrics.get("validation")
-        pairs = validation.get("different_pairs") if isinstance(validation, dict) else None
-        return int(pairs) if isinstance(pairs, (int, float)) and not isinstance(pairs, bool) and pairs > 0 else None
+        return stranger_evidence(validation) if isinstance(validation, dict) else None
 
     def rates_at(self, threshold: float) -> Rates | None:
         """FAR and FRR at this threshold on the validation people (interpolated), or None without a curve."""
@@ -195,6 +195,17 @@ class ModelFile:
 
     def _fine_curve(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         return fine_curve(self.rate_curve)
+
+
+def stranger_evidence(validation: dict) -> int | None:
+    """A rate curve's evidence for small FARs, in stranger comparisons: a curve over every pair of validation
+    photos counts one per pair of people (one person's photos do not fail independently of each other), an older
+    curve over sampled pairs counts its different-person pairs. None when the metrics say neither."""
+    for key in ("curve_people_pairs", "different_pairs"):
+        value = validation.get(key)
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0:
+            return int(value)
+    return None
 
 
 def fine_curve(rate_curve) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

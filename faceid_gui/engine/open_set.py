@@ -6,10 +6,11 @@ their nearest enrolled face, so each face counts, not each person: on CelebA, 5 
 bound computed for 5 chances let 3.4 % of strangers through against a 1 % target). At a per-pair false accept rate
 FAR(t) the false-positive identification rate (FPIR, NIST's name for "a stranger was given a name") is at most
 1 - (1 - FAR(t))^N, so the threshold is the largest distance whose FAR keeps that at or below the target. FAR(t) is
-read from the model's validation curve (people it never trained on), and taken at the upper end of what the
-validation's stranger pairs allow (a one-sided 95 % Wilson bound): FAR(t) is a count, and 1 in 1,500 measured on
-10,000 pairs is 6 or 7 pairs (on CelebA the point estimate let 1.3 % of strangers through a 1 % target with 5
-people enrolled). The ratio test (matching.decide) only lowers FPIR further; the false-negative identification rate
+read from the model's validation curve (people it never trained on, every pair of their photos compared), and
+taken at the upper end of what that evidence allows (a one-sided 95 % Wilson bound): FAR(t) is a count (on CelebA
+the point estimate from 10,000 sampled pairs let 1.3 % of strangers through a 1 % target with 5 people enrolled).
+The bound counts one trial per pair of validation people, not per pair of photos, since one person's photos do not
+fail independently (`model_file.stranger_evidence`). The ratio test (matching.decide) only lowers FPIR further; the false-negative identification rate
 (FNIR: an enrolled person's photo does not get their name) grows with N instead, estimated from the curve as FRR(t).
 When no distance is vouched for, nobody is named, and the words say so.
 """

@@ -1,0 +1,47 @@
+import numpy as np
+import torch
+
+from faceid_gui.engine.model_file import ModelFile, model_metadata, stranger_evidence
+from trainer.config import TrainConfig
+from trainer.metrics import calibration_curve, every_pair, pair_distances
+from trainer.model import DenseNetEmbedding
+from trainer.validate import evaluate
+
+
+def test_every_pair_is_the_apps_distance_on_each_pair_of_photos_once():
+    rng = np.random.default_rng(0)
+    emb = rng.normal(size=(7, 5)).astype(np.float32)
+    emb[3] = emb[1]  # identical embeddings keep the ε floor
+    labels = np.array([0, 0, 1, 1, 2, 2, 2])
+    dist, same = every_pair(emb, labels)
+    i, j = np.triu_indices(7, 1)
+    assert len(dist) == 21 and np.allclose(dist, pair_distances(emb, np.c_[i, j]), atol=1e-9)
+    assert same.sum() == 1 + 1 + 3
+
+
+def test_the_calibration_curve_counts_accepts_below_each_threshold_and_keeps_tiny_rates():
+    dist = np.r_[np.full(999_999, 1.5), 0.3, 0.2, 0.4]  # one stranger pair in a million comes within 0.35; mates at 0.2 and 0.4
+    same = np.r_[np.zeros(1_000_000, bool), True, True]
+    rows = calibration_curve(dist, same, np.array([0.1, 0.25, 0.35, 2.0]))
+    assert rows == [[0.1, 0.0, 1.0], [0.25, 0.0, 0.5], [0.35, 1e-06, 0.5], [2.0, 1.0, 0.0]]
+
+
+def test_validation_calibrates_on_every_pair_and_says_how_many_pairs_of_people_stand_behind_it():
+    torch.manual_seed(0)
+    cfg = TrainConfig(preset="small", input_size=32, threshold_far=0.1)
+    encoder = DenseNetEmbedding(cfg.model)
+    crops = torch.randint(0, 255, (24, 32, 32, 3), dtype=torch.uint8)
+    labels = np.repeat(np.arange(6), 4)
+    report = evaluate(encoder, crops, labels, cfg)
+    assert report["curve_people_pairs"] == 15 and len(report["rate_curve"]) == 201
+    assert "every pair" in report["threshold_rule"]
+    model = ModelFile.from_metadata(model_metadata(
+        embedding_size=32, input_size=32, mean=(0.5,) * 3, std=(0.5,) * 3, threshold=report["threshold"], margin=1.0,
+        architecture="tiny", trained_on="toy", metrics={"validation": {"different_pairs": 40, "curve_people_pairs": 15}},
+        rate_curve=report["rate_curve"]))
+    assert model.stranger_pairs == 15
+
+
+def test_an_older_curve_counts_its_sampled_stranger_pairs():
+    assert stranger_evidence({"different_pairs": 10_000}) == 10_000
+    assert stranger_evidence({"different_pairs": True}) is None and stranger_evidence({}) is None
