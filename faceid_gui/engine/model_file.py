@@ -209,7 +209,7 @@ def stranger_evidence(validation: dict) -> int | None:
 
 
 def fine_curve(rate_curve) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(distances, FAR, FRR) of a rate curve on a fine grid. The stored curve is coarse (about 100 rows) and its
+    """(distances, FAR, FRR) of a rate curve on a fine grid. The stored curve is coarse (about 200 rows) and its
     rates can repeat; inverting it on a fine grid of interpolated values is monotone-safe and plenty fast."""
     t, far, frr = (np.asarray(c, float) for c in zip(*rate_curve))
     grid = np.linspace(t[0], t[-1], 4001)
