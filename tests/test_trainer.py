@@ -373,6 +373,7 @@ def _ddp_worker(rank, world, port, out):
     dist.all_gather(gathered, weights)
     if rank == 0:
         np.save(os.path.join(out, "heads_differ.npy"), max(float((g - weights).abs().max()) for g in gathered))
+    dist.barrier()  # neither process tears gloo down while the other's last exchange is in flight (it aborted once)
     dist.destroy_process_group()
 
 
