@@ -20,7 +20,8 @@ def test_every_pair_is_the_apps_distance_on_each_pair_of_photos_once():
 
 
 def test_the_calibration_curve_counts_accepts_below_each_threshold_and_keeps_tiny_rates():
-    dist = np.r_[np.full(999_999, 1.5), 0.3, 0.2, 0.4]  # one stranger pair in a million comes within 0.35; mates at 0.2 and 0.4
+    # one stranger pair in a million comes within 0.35; the two pairs of one person lie at 0.2 and 0.4
+    dist = np.r_[np.full(999_999, 1.5), 0.3, 0.2, 0.4]
     same = np.r_[np.zeros(1_000_000, bool), True, True]
     rows = calibration_curve(dist, same, np.array([0.1, 0.25, 0.35, 2.0]))
     assert rows == [[0.1, 0.0, 1.0], [0.25, 0.0, 0.5], [0.35, 1e-06, 0.5], [2.0, 1.0, 0.0]]
@@ -37,7 +38,8 @@ def test_validation_calibrates_on_every_pair_and_says_how_many_pairs_of_people_s
     assert "every pair" in report["threshold_rule"]
     model = ModelFile.from_metadata(model_metadata(
         embedding_size=32, input_size=32, mean=(0.5,) * 3, std=(0.5,) * 3, threshold=report["threshold"], margin=1.0,
-        architecture="tiny", trained_on="toy", metrics={"validation": {"different_pairs": 40, "curve_people_pairs": 15}},
+        architecture="tiny", trained_on="toy",
+        metrics={"validation": {"different_pairs": 40, "curve_people_pairs": 15}},
         rate_curve=report["rate_curve"]))
     assert model.stranger_pairs == 15
 

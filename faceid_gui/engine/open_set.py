@@ -10,8 +10,9 @@ read from the model's validation curve (people it never trained on, every pair o
 taken at the upper end of what that evidence allows (a one-sided 95 % Wilson bound): FAR(t) is a count (on CelebA
 the point estimate from 10,000 sampled pairs let 1.3 % of strangers through a 1 % target with 5 people enrolled).
 The bound counts one trial per pair of validation people, not per pair of photos, since one person's photos do not
-fail independently (`model_file.stranger_evidence`). The ratio test (matching.decide) only lowers FPIR further; the false-negative identification rate
-(FNIR: an enrolled person's photo does not get their name) grows with N instead, estimated from the curve as FRR(t).
+fail independently (`model_file.stranger_evidence`). The ratio test (matching.decide) only lowers FPIR further; the
+false-negative identification rate (FNIR: an enrolled person's photo does not get their name) grows with N instead,
+estimated from the curve as FRR(t).
 When no distance is vouched for, nobody is named, and the words say so.
 """
 from __future__ import annotations
