@@ -54,6 +54,20 @@ def test_a_network_that_is_not_a_larger_one_is_refused_in_one_line(tmp_path):
     flat = ModelConfig(**dict(SMALL, head="flatten"))
     assert not can_grow(flat, ModelConfig(**dict(SMALL, head="pool")))
     assert not can_grow(flat, ModelConfig(**dict(SMALL, head="flatten", input_size=96)))  # other positions
+    flat_path = tmp_path / "flat.pt"
+    save_checkpoint(flat_path, {"model": DenseNetEmbedding(flat).state_dict(), "model_config": flat.to_dict()})
+    with pytest.raises(TrainerError, match="not a smaller one it can grow from"):
+        load_weights(DenseNetEmbedding(ModelConfig(**dict(SMALL, head="flatten", input_size=96))), flat_path)
+
+
+def test_weights_that_do_not_match_their_own_network_are_refused_in_one_line(tmp_path):
+    small, _ = _trained_small(tmp_path)
+    for state in ({k: v for k, v in small.state_dict().items() if "denselayer1.conv2" not in k},
+                  dict(small.state_dict(), stray=torch.zeros(1))):
+        path = tmp_path / "odd.pt"
+        save_checkpoint(path, {"model": state, "model_config": small.config.to_dict()})
+        with pytest.raises(TrainerError, match="do not match their network"):
+            load_weights(DenseNetEmbedding(ModelConfig(**dict(SMALL, block_config=(2, 2, 3)))), path)
 
 
 def test_blocks_and_head_options_build_the_network():

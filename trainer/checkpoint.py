@@ -61,7 +61,8 @@ def load_encoder(path: Path) -> tuple[DenseNetEmbedding, dict]:
 
 def load_weights(encoder: DenseNetEmbedding, path: Path) -> list[str]:
     """Start from another run's weights (fine-tuning), or a model file's (.onnx, as `trainer export` wrote it); the
-    networks must agree but for their input size (global pooling makes the weights size-independent). Returns the
+    networks must agree but for their input size (global pooling makes the weights size-independent), or this one
+    must be a grown version of theirs (trainer/grow.py). Returns the
     BatchNorms a model file had folded, which need `onnx_weights.recalibrate_folded` before training."""
     folded: list[str] = []
     if Path(path).suffix == ".onnx":
@@ -73,14 +74,11 @@ def load_weights(encoder: DenseNetEmbedding, path: Path) -> list[str]:
     else:
         state = load_checkpoint(path)
         weights, config = state["model"], state["model_config"]
-    same_weights = {"input_size": 0, "mirror_average": False, "name": ""}  # none changes the weights
-    theirs, ours = dict(config, **same_weights), dict(encoder.config.to_dict(), **same_weights)
-    if ModelConfig(**theirs) != ModelConfig(**ours):
-        theirs = ModelConfig(**config)
-        if not can_grow(theirs, encoder.config):
-            raise TrainerError(f"{path} holds a different network ({config.get('name')}) than this run "
-                               f"({encoder.config.name}), and not a smaller one it can grow from")
-        weights = grow_state(weights, theirs, encoder.state_dict(), encoder.config)
+    theirs = ModelConfig(**config)
+    if not can_grow(theirs, encoder.config):  # the same network is the smallest growth: every weight where it was
+        raise TrainerError(f"{path} holds a different network ({config.get('name')}) than this run "
+                           f"({encoder.config.name}), and not a smaller one it can grow from")
+    weights = grow_state(weights, theirs, encoder.state_dict(), encoder.config)
     encoder.load_state_dict(weights)
     return folded
 

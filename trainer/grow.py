@@ -7,6 +7,8 @@ one was and training only has to add to it. New layers keep their random initial
 """
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import torch
 
@@ -14,8 +16,8 @@ from .errors import TrainerError
 from .model import ModelConfig
 
 DEFAULT_BN = {"weight": 1.0, "bias": 0.0, "running_mean": 0.0, "running_var": 1.0}
-MUST_AGREE = ("growth_rate", "num_init_features", "bn_size", "compression", "embedding_size", "normalize", "mean",
-              "std")
+MUST_AGREE = ("growth_rate", "num_init_features", "bn_size", "compression", "drop_rate", "embedding_size", "normalize",
+              "mean", "std")
 
 
 def can_grow(small: ModelConfig, large: ModelConfig) -> bool:
@@ -46,6 +48,12 @@ def _layouts(c: ModelConfig) -> dict[str, list[tuple]]:
     return layouts
 
 
+def _is_new_layer(key: str, small: ModelConfig) -> bool:
+    """Whether a state-dict key belongs to a dense layer the small network does not have."""
+    match = re.match(r"features\.denseblock(\d+)\.denselayer(\d+)\.", key)
+    return bool(match) and int(match[2]) > small.block_config[int(match[1]) - 1]
+
+
 def _old_index(small: list[tuple], large: list[tuple]) -> np.ndarray:
     """For each channel of `large`, its index in `small`, or -1 for a channel the small network did not have."""
     where = {source: k for k, source in enumerate(small)}
@@ -71,6 +79,11 @@ def grow_state(small_state: dict, small: ModelConfig, large_state: dict, large: 
     if not can_grow(small, large):
         raise TrainerError(f"{large.describe()} cannot grow from {small.describe()}: it may add layers to a block or "
                            "flatten the head, nothing else")
+    missing = [k for k in large_state if k not in small_state and not _is_new_layer(k, small)]
+    unexpected = [k for k in small_state if k not in large_state]
+    if missing or unexpected:
+        raise TrainerError(f"the weights do not match their network ({small.describe()}): "
+                           f"{len(missing)} missing, {len(unexpected)} unexpected, e.g. {(missing + unexpected)[0]}")
     small_layouts, large_layouts = _layouts(small), _layouts(large)
     out = {}
     for key, value in large_state.items():
@@ -103,7 +116,7 @@ def _per_channel(new: torch.Tensor, old: torch.Tensor, index: np.ndarray, param:
 
 def _grown_head(new: torch.Tensor, old: torch.Tensor, index: np.ndarray, small: ModelConfig,
                 large: ModelConfig) -> torch.Tensor:
-    positions = large.final_map_size() ** 2 if large.head == "flatten" else 1
+    positions = large.head_positions()
     if small.head == "pool" and positions > 1:
         # a pooled head is a flattened one with the same weight at every position, divided among them
         old = (old / positions).repeat_interleave(positions, dim=1)

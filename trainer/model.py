@@ -53,6 +53,10 @@ class ModelConfig:
             side //= 2
         return side
 
+    def head_positions(self) -> int:
+        """Cells of the last feature map the embedding layer reads separately: all of them, or their one average."""
+        return self.final_map_size() ** 2 if self.head == "flatten" else 1
+
     def to_dict(self) -> dict:
         return asdict(self)
 
@@ -137,8 +141,7 @@ class DenseNetEmbedding(nn.Module):
                 channels = out
         layers["norm5"] = nn.BatchNorm2d(channels)
         self.features = nn.Sequential(OrderedDict(layers))
-        positions = c.final_map_size() ** 2 if c.head == "flatten" else 1
-        self.embedding = nn.Linear(channels * positions, c.embedding_size)
+        self.embedding = nn.Linear(channels * c.head_positions(), c.embedding_size)
         for m in self.modules():
             if isinstance(m, nn.Conv2d):
                 nn.init.kaiming_normal_(m.weight)
