@@ -105,7 +105,7 @@ def export_checkpoint(checkpoint: Path, output: Path, validation: tuple[np.ndarr
     mirror_average: the graph embeds each face and its mirror image and averages them (needs validation, since the
     threshold and rate curve change)."""
     from .train import TrainConfig
-    from .validate import embed_all, evaluate
+    from .validate import calibrate, embed_all
 
     encoder, state = load_encoder(checkpoint)
     config = TrainConfig.from_dict(state["train_config"])
@@ -116,9 +116,9 @@ def export_checkpoint(checkpoint: Path, output: Path, validation: tuple[np.ndarr
     metrics = state["metrics"]
     open_set = None
     if validation is not None:
-        crops = torch.from_numpy(validation[0])
-        metrics = evaluate(encoder, crops, validation[1], config)
-        open_set = open_set_rows(embed_all(encoder, crops, config), validation[1], metrics)
+        embeddings = embed_all(encoder, torch.from_numpy(validation[0]), config)
+        metrics = calibrate(embeddings, validation[1], config)
+        open_set = open_set_rows(embeddings, validation[1], metrics)
     data = state.get("data", {})
     trained_on = description or describe_training(data)
     meta = metadata_for(encoder, metrics, trained_on, margin=config.margin,

@@ -21,10 +21,13 @@ def embed_all(encoder: DenseNetEmbedding, crops: torch.Tensor, cfg: TrainConfig,
 
 
 def evaluate(encoder: DenseNetEmbedding, crops: torch.Tensor, labels: np.ndarray, cfg: TrainConfig) -> dict:
+    return calibrate(embed_all(encoder, crops, cfg), labels, cfg)
+
+
+def calibrate(emb: np.ndarray, labels: np.ndarray, cfg: TrainConfig) -> dict:
     """Verification on validation identities (the same balanced pairs and distance as `trainer evaluate`). The
     threshold and the FAR/FRR curve the app reads are calibrated on every pair of validation photos: the app's 1:N
     rule needs FARs far below what 10,000 sampled stranger pairs can show (validation: 3.4 M)."""
-    emb = embed_all(encoder, crops, cfg)
     pairs = evaluation_pairs(labels)  # the pairs `trainer evaluate` uses
     d = pair_distances(emb, pairs)
     same = pairs[:, 2].astype(bool)
