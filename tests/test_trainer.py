@@ -220,10 +220,14 @@ def test_distillation_trains_on_the_photos_the_teacher_has_seen(tmp_path):
     assert best["roc_auc"] > 0.9
     saved = torch.load(tmp_path / "run" / "best.pt", weights_only=False)
     assert saved["train_config"]["distill_weight"] == 1.0
-    # fine-tuning starts from those weights
-    tuned = _tiny_cfg(tmp_path / "tuned", epochs=1, init_from=str(tmp_path / "run" / "best.pt"), lr_max=1e-9, lr_min=1e-9)
+    # fine-tuning starts from those weights, also when --resume finds nothing saved yet
+    tuned = _tiny_cfg(tmp_path / "tuned", epochs=1, init_from=str(tmp_path / "run" / "best.pt"), lr_max=1e-9, lr_min=1e-9,
+                      resume=True)
     again = train(tuned, _data(x, y), log=lambda *_: None)
     assert again["roc_auc"] == pytest.approx(best["roc_auc"], abs=0.05)
+    start = torch.load(tmp_path / "tuned" / "run" / "last.pt", weights_only=False)["model"]
+    learned = [k for k in saved["model"] if "running" not in k and "tracked" not in k]  # BatchNorm statistics move
+    assert all(torch.allclose(start[k], saved["model"][k], atol=1e-4) for k in learned)
 
 
 def test_resume_continues_exactly(tmp_path):

@@ -161,7 +161,9 @@ def train(cfg: TrainConfig, data: TrainingData, log=print) -> dict:
     out.mkdir(parents=True, exist_ok=True)
     set_seed(cfg.seed)
     encoder = DenseNetEmbedding(cfg.model)
-    if cfg.init_from and not cfg.resume:
+    # --resume with nothing saved yet (a run stopped in its first epoch) starts as the run itself started
+    resuming = cfg.resume and (out / "last.pt").is_file()
+    if cfg.init_from and not resuming:
         folded = load_weights(encoder, Path(cfg.init_from))
         if folded:  # a model file's folded BatchNorms: measured on 2,048 training faces before training moves them
             pick = np.random.default_rng(cfg.seed).choice(len(data.train_crops), min(2048, len(data.train_crops)))
@@ -180,7 +182,7 @@ def train(cfg: TrainConfig, data: TrainingData, log=print) -> dict:
     use_amp = cfg.amp and device.type == "cuda"
     scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
     start_epoch, history, saver = 0, [], CheckpointSaver(out)
-    if cfg.resume and (out / "last.pt").is_file():
+    if resuming:
         state = restore(out / "last.pt", encoder, optimizer, scheduler, scaler, face_head)
         start_epoch, history, saver.best = state["epoch"] + 1, state.get("history", []), state.get("best")
         log(f"resumed from epoch {start_epoch}")
