@@ -7,7 +7,8 @@ import pytest
 from PIL import Image
 
 from faceid_gui.engine import decode_image, distance, load_image
-from faceid_gui.engine.align import CANONICAL_SIZE, template
+from faceid_gui.engine.align import CANONICAL_SIZE, align_face, template
+from faceid_gui.engine.imageio import rescale_points
 from faceid_gui.engine.photo import Photo, align_reduction
 
 
@@ -51,11 +52,27 @@ def test_other_formats_are_decoded_whole(tmp_path):
 
 
 @pytest.mark.parametrize("crop_px_per_photo_px, coarsest, expected", [
-    (1.0, 8, 1), (0.5, 8, 1), (0.25, 8, 2), (0.1, 8, 4), (0.01, 8, 8), (0.01, 2, 2)])
-def test_faces_are_aligned_from_a_decode_with_twice_their_crop_pixels(crop_px_per_photo_px, coarsest, expected):
+    (1.5, 8, 1), (0.6, 8, 1), (0.4, 8, 2), (0.2, 8, 4), (0.1, 8, 8), (0.01, 8, 8), (0.01, 2, 2)])
+def test_faces_are_aligned_from_a_decode_with_a_pixel_for_each_crop_pixel(crop_px_per_photo_px, coarsest, expected):
     landmarks = template(CANONICAL_SIZE) / crop_px_per_photo_px + 100
     assert align_reduction([landmarks], coarsest) == expected
     assert align_reduction([landmarks, template(CANONICAL_SIZE)], coarsest) == 1  # the smallest face decides
+
+
+def test_reduced_pixels_are_placed_at_the_centre_of_the_photo_pixels_they_average():
+    assert np.allclose(rescale_points(np.array([[0.0, 1.0]]), 1 / 2), [[-0.25, 0.25]])
+    assert np.allclose(rescale_points(np.array([[0.0, 1.0]]), 4), [[1.5, 5.5]])  # 1/4 decode pixel 0: photo 0..3
+    points = np.random.default_rng(0).uniform(0, 500, (5, 2))
+    assert np.allclose(rescale_points(rescale_points(points, 0.25), 4), points)
+    # A quarter decode of a photo holds the same picture, so a face aligned from it lands where the photo's does.
+    rng = np.random.default_rng(1)
+    photo = cv2.resize(rng.integers(0, 255, (60, 80, 3), dtype=np.uint8), (640, 480), interpolation=cv2.INTER_CUBIC)
+    marks = template(CANONICAL_SIZE) * 3 + 120
+    whole = align_face(photo, marks, CANONICAL_SIZE).astype(int)
+    quarter = cv2.resize(photo, (160, 120), interpolation=cv2.INTER_AREA)
+    centred = align_face(quarter, rescale_points(marks, 1 / 4), CANONICAL_SIZE)
+    cornered = align_face(quarter, marks / 4, CANONICAL_SIZE)
+    assert np.abs(centred - whole).mean() < 0.5 * np.abs(cornered - whole).mean()
 
 
 @pytest.mark.parametrize("longest, expected", [(0, 1), (800, 1), (1280, 1), (1281, 2), (4000, 4), (10240, 8),

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .imageio import REDUCTIONS
+from .imageio import REDUCTIONS, rescale_points
 from .mtcnn_ops import crop_patches, nms, overlaps, pnet_boxes, regress, run_chunked, sample_patches, shrink, square
 from .runtime import create_session
 
@@ -134,14 +134,15 @@ class FaceDetector:
         if found and len(boxes):
             # A crowd's second search looks only at candidates away from the faces the first one found: refining
             # those again took half of the 200-face photo's second search (R- and O-Net on 1,398 candidates).
-            known = np.array([f.box for f in found], np.float32) * scale
+            known = rescale_points(np.array([f.box for f in found], np.float32), scale)
             boxes = boxes[overlaps(boxes, known).max(1) <= KNOWN_OVERLAP]
         if len(boxes):
             boxes = self._stage_refine(image, boxes)
         faces = list(found)
         if len(boxes):
             boxes, landmarks = self._stage_output(image, boxes)
-            faces += [Face(box[:4] / scale, float(box[4]), marks / scale) for box, marks in zip(boxes, landmarks)]
+            faces += [Face(rescale_points(box[:4], 1 / scale), float(box[4]), rescale_points(marks, 1 / scale))
+                      for box, marks in zip(boxes, landmarks)]
         if found and len(faces) > len(found):  # a new face may still be a known one seen from an offset candidate
             keep = nms(np.array([[*f.box, f.score] for f in faces], np.float32), 0.7, use_min=True)
             faces = [faces[k] for k in keep]

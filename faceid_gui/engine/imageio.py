@@ -27,6 +27,13 @@ MAX_PIXELS = MAX_IMAGE_PIXELS
 REDUCTIONS = (1, 2, 4, 8)
 REDUCIBLE_KINDS = frozenset({"jpeg"})
 
+
+def rescale_points(points: np.ndarray, scale: float) -> np.ndarray:
+    """Pixel coordinates on an image as coordinates on a copy `scale` times its size (a 1/r decode: 1/r), pixel
+    centres kept: pixel j of a 1/2 decode averages photo pixels 2j and 2j + 1, so it sits at photo x = 2j + 0.5, not
+    2j. Mapping by scale alone moved a face aligned from a 1/4 decode by 1.5 photo pixels."""
+    return (np.asarray(points) + 0.5) * scale - 0.5
+
 cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
 _stderr_lock = threading.Lock()
 

@@ -13,7 +13,7 @@ from .detector import PHOTO_MIN_FACE, Face, FaceDetector
 from .embedder import Embedder
 from .errors import ModelError, NoFaceError
 from .gallery import NewFace
-from .imageio import encode_jpeg, encode_png
+from .imageio import encode_jpeg, encode_png, rescale_points
 from .model_check import check_behaviour, check_operators
 from .photo import Photo
 
@@ -144,11 +144,11 @@ class FaceEngine:
         if not faces:
             return []
         if self.input_size <= CANONICAL_SIZE:  # align_face itself aligns at CANONICAL_SIZE and shrinks: keep both
-            canonicals = [align_face(rgb, f.landmarks / reduced, CANONICAL_SIZE) for f in faces]
+            canonicals = [align_face(rgb, rescale_points(f.landmarks, 1 / reduced), CANONICAL_SIZE) for f in faces]
             crops = np.stack([self.model_crop(c) for c in canonicals])
         else:
             canonicals = [None] * len(faces)
-            crops = np.stack([align_face(rgb, f.landmarks / reduced, self.input_size) for f in faces])
+            crops = np.stack([align_face(rgb, rescale_points(f.landmarks, 1 / reduced), self.input_size) for f in faces])
         embeddings = self.embedder.embed(crops)
         fingerprint = self.info.fingerprint
         return [FaceResult(f, c, e, fingerprint, k) for f, c, e, k in zip(faces, crops, embeddings, canonicals)]
