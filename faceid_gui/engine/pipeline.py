@@ -143,12 +143,13 @@ class FaceEngine:
         photo at 1/reduced scale, the faces in the photo's pixels."""
         if not faces:
             return []
+        marks = [rescale_points(f.landmarks, 1 / reduced) for f in faces]
         if self.input_size <= CANONICAL_SIZE:  # align_face itself aligns at CANONICAL_SIZE and shrinks: keep both
-            canonicals = [align_face(rgb, rescale_points(f.landmarks, 1 / reduced), CANONICAL_SIZE) for f in faces]
+            canonicals = [align_face(rgb, m, CANONICAL_SIZE) for m in marks]
             crops = np.stack([self.model_crop(c) for c in canonicals])
         else:
             canonicals = [None] * len(faces)
-            crops = np.stack([align_face(rgb, rescale_points(f.landmarks, 1 / reduced), self.input_size) for f in faces])
+            crops = np.stack([align_face(rgb, m, self.input_size) for m in marks])
         embeddings = self.embedder.embed(crops)
         fingerprint = self.info.fingerprint
         return [FaceResult(f, c, e, fingerprint, k) for f, c, e, k in zip(faces, crops, embeddings, canonicals)]
