@@ -34,6 +34,7 @@ def rescale_points(points: np.ndarray, scale: float) -> np.ndarray:
     2j. Mapping by scale alone moved a face aligned from a 1/4 decode by 1.5 photo pixels."""
     return (np.asarray(points) + 0.5) * scale - 0.5
 
+
 cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
 _stderr_lock = threading.Lock()
 

@@ -54,9 +54,9 @@ def align_reduction(landmarks: list[np.ndarray], coarsest: int = 8) -> int:
     """The largest reduction (1, 2, 4 or 8, at most `coarsest`) at which each face (five landmarks in photo pixels)
     still spans at least one pixel for each of its pixels in the CANONICAL_SIZE crop. align_face halves a larger
     source until the face holds 1 to 2 pixels per crop pixel, so from any such decode it warps from the same grid
-    as from the whole photo, halved by libjpeg instead of INTER_AREA: on 7 faces of 1,548-4,000 px photos the
-    embedding moved 0.007-0.048 from the whole photo's, less than a one-pixel shift of the landmarks moved it
-    (0.044-0.133). Below one pixel it moved up to 0.12."""
+    as from the whole photo, halved by libjpeg instead of INTER_AREA: on 6 faces of 1,548-4,000 px photos the
+    embedding moved 0.007-0.040 from the whole photo's, less than a one-pixel shift of the landmarks moved it
+    (0.045-0.070). Below one pixel per crop pixel it moved up to 0.13."""
     reduce = max(r for r in REDUCTIONS if r <= max(coarsest, 1))
     if not len(landmarks) or reduce == 1:
         return reduce
