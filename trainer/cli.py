@@ -46,7 +46,8 @@ def _add_train_args(p: argparse.ArgumentParser) -> None:
         else:
             p.add_argument(flag, type=type(value), default=value, help=text)
     p.add_argument("--no-augment", action="store_true", help="train on the crops as they are")
-    p.add_argument("--resume", action="store_true", help="continue from <out>/last.pt")
+    p.add_argument("--resume", action="store_true",
+                   help="continue from <out>/last.pt; with none there yet, start as given (--init-from included)")
 
 
 def _config(args) -> TrainConfig:
