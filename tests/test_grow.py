@@ -4,7 +4,7 @@ import torch
 from trainer.checkpoint import load_weights, save_checkpoint
 from trainer.config import TrainConfig
 from trainer.errors import TrainerError
-from trainer.grow import can_grow
+from trainer.grow import can_grow, padded_for_runtime
 from trainer.model import DenseNetEmbedding, ModelConfig
 
 SMALL = dict(growth_rate=4, block_config=(2, 2, 2), num_init_features=8, bn_size=2, input_size=48, name="tiny")
@@ -78,3 +78,22 @@ def test_blocks_and_head_options_build_the_network():
         TrainConfig(preset="small", blocks="4,x")
     with pytest.raises(ValueError, match="head"):
         TrainConfig(preset="small", head="attention")
+
+
+def test_padded_for_runtime_keeps_the_embedding_with_transitions_a_multiple_of_16():
+    torch.manual_seed(0)
+    config = ModelConfig(growth_rate=16, block_config=(2, 1, 1), num_init_features=16, bn_size=1, input_size=48,
+                         head="flatten", name="aligned")
+    narrow = DenseNetEmbedding(config).train()
+    with torch.no_grad():
+        narrow(torch.randn(6, 3, 48, 48) * 2 + 0.5)  # BatchNorm statistics that are not the defaults
+    narrow.eval()
+    padded = padded_for_runtime(narrow)
+    x = torch.randn(4, 3, 48, 48)
+    with torch.no_grad():
+        assert torch.allclose(padded(x), narrow(x), atol=1e-5)
+    widths = [m.conv.out_channels for name, m in padded.features.named_children() if name.startswith("transition")]
+    assert widths == [32, 32] and narrow.features.transition1.conv.out_channels == 24
+    assert padded_for_runtime(padded) is padded
+    tiny = DenseNetEmbedding(ModelConfig(**SMALL))  # growth 4: blocked kernels cannot run it, padding would not pay
+    assert padded_for_runtime(tiny) is tiny

@@ -83,13 +83,12 @@ def load_weights(encoder: DenseNetEmbedding, path: Path) -> list[str]:
     return folded
 
 
-def restore(path: Path, encoder, optimizer, scheduler, scaler, face_head=None) -> dict:
-    """Put a run back where its last checkpoint left it; returns the checkpoint state."""
-    state = load_checkpoint(path)
+def restore(state: dict, encoder, optimizer, scheduler, scaler, face_head=None) -> None:
+    """Put a run back where its last checkpoint (`state`) left it."""
     saved_head = state.get("face_head")
     if (saved_head is None) != (face_head is None):  # the optimizer's parameters would not match
         had = "without" if saved_head is None else "with"
-        raise TrainerError(f"{path} was trained {had} a per-face target (--embed-weight); resume it with the flags it "
+        raise TrainerError(f"this run was trained {had} a per-face target (--embed-weight); resume it with the flags it "
                            "started with, or start a new run from it with --init-from")
     encoder.load_state_dict(state["model"])
     if face_head is not None:
@@ -98,7 +97,6 @@ def restore(path: Path, encoder, optimizer, scheduler, scaler, face_head=None) -
     scheduler.load_state_dict(state["scheduler"])
     scaler.load_state_dict(state["scaler"])
     torch.set_rng_state(state["torch_rng"])
-    return state
 
 
 class CheckpointSaver:

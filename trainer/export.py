@@ -16,6 +16,7 @@ from faceid_gui.engine.model_file import model_metadata, stranger_evidence
 
 from .checkpoint import atomic_write_bytes, load_encoder
 from .errors import ExportRefused, TrainerError
+from .grow import padded_for_runtime
 from .model import DenseNetEmbedding
 
 PARITY_TOLERANCE = 1e-4  # largest |ONNX Runtime - torch| accepted on one embedding value
@@ -108,6 +109,7 @@ def export_checkpoint(checkpoint: Path, output: Path, validation: tuple[np.ndarr
     from .validate import calibrate, embed_all
 
     encoder, state = load_encoder(checkpoint)
+    encoder = padded_for_runtime(encoder)  # runs built before the presets were padded
     config = TrainConfig.from_dict(state["train_config"])
     if mirror_average:
         if validation is None:

@@ -1,19 +1,20 @@
 """Grow a trained DenseNet into a larger one that computes the same embedding (Net2Net, Chen et al. 2016).
 
-The larger network may have more layers at the end of each dense block, and a flattened head in place of the pooled
-one. Every weight the smaller network had is copied to where its channel now sits; whatever reads a new channel
+The larger network may have more layers at the end of each dense block, wider transitions (a larger
+channel_multiple), and a flattened head in place of the pooled one. Every weight the smaller network had is copied to where its channel now sits; whatever reads a new channel
 (a later layer, a transition, the head) reads it with weight 0, so the grown network starts exactly where the small
 one was and training only has to add to it. New layers keep their random initialisation.
 """
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 import numpy as np
 import torch
 
 from .errors import TrainerError
-from .model import ModelConfig
+from .model import RUNTIME_CHANNEL_MULTIPLE, DenseNetEmbedding, ModelConfig
 
 DEFAULT_BN = {"weight": 1.0, "bias": 0.0, "running_mean": 0.0, "running_var": 1.0}
 MUST_AGREE = ("growth_rate", "num_init_features", "bn_size", "compression", "drop_rate", "embedding_size", "normalize",
@@ -23,7 +24,7 @@ MUST_AGREE = ("growth_rate", "num_init_features", "bn_size", "compression", "dro
 def can_grow(small: ModelConfig, large: ModelConfig) -> bool:
     if any(getattr(small, name) != getattr(large, name) for name in MUST_AGREE):
         return False
-    if len(small.block_config) != len(large.block_config):
+    if len(small.block_config) != len(large.block_config) or large.channel_multiple % small.channel_multiple:
         return False
     if any(s > g for s, g in zip(small.block_config, large.block_config)):
         return False
@@ -42,7 +43,7 @@ def _layouts(c: ModelConfig) -> dict[str, list[tuple]]:
             features += [(f"b{b}l{j}", i) for i in range(c.growth_rate)]
         if b < len(c.block_config):
             layouts[f"features.transition{b}"] = features
-            channels_in = [(f"t{b}", i) for i in range(int(len(features) * c.compression))]
+            channels_in = [(f"t{b}", i) for i in range(c.transition_width(len(features)))]
         else:
             layouts["features.norm5"] = layouts["embedding"] = features
     return layouts
@@ -77,8 +78,8 @@ def _copy_inputs(new: torch.Tensor, old: torch.Tensor, index: np.ndarray) -> tor
 def grow_state(small_state: dict, small: ModelConfig, large_state: dict, large: ModelConfig) -> dict:
     """The large network's state dict carrying the small one's weights (see the module's docstring)."""
     if not can_grow(small, large):
-        raise TrainerError(f"{large.describe()} cannot grow from {small.describe()}: it may add layers to a block or "
-                           "flatten the head, nothing else")
+        raise TrainerError(f"{large.describe()} cannot grow from {small.describe()}: it may add layers to a block, "
+                           "widen transitions or flatten the head, nothing else")
     missing = [k for k in large_state if k not in small_state and not _is_new_layer(k, small)]
     unexpected = [k for k in small_state if k not in large_state]
     if missing or unexpected:
@@ -121,3 +122,16 @@ def _grown_head(new: torch.Tensor, old: torch.Tensor, index: np.ndarray, small: 
         # a pooled head is a flattened one with the same weight at every position, divided among them
         old = (old / positions).repeat_interleave(positions, dim=1)
     return _copy_inputs(new, old, _spread(index, positions))
+
+
+def padded_for_runtime(encoder: DenseNetEmbedding, multiple: int = RUNTIME_CHANNEL_MULTIPLE) -> DenseNetEmbedding:
+    """The same embedding from transitions padded to `multiple` channels (model.RUNTIME_CHANNEL_MULTIPLE says why).
+    A network whose other widths are not multiples of it is returned as it is: padding would not pay there."""
+    c = encoder.config
+    if c.channel_multiple % multiple == 0 or any(n % multiple for n in (c.growth_rate, c.num_init_features,
+                                                                         c.bn_size * c.growth_rate)):
+        return encoder
+    config = replace(c, channel_multiple=multiple)
+    padded = DenseNetEmbedding(config)
+    padded.load_state_dict(grow_state(encoder.state_dict(), c, padded.state_dict(), config))
+    return padded.eval()

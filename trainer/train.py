@@ -16,12 +16,12 @@ import torch.distributed as dist
 from .augment import to_input
 from .data import make_pairs, pk_batches
 from .progress import Progress
-from .checkpoint import CheckpointSaver, load_weights, restore
+from .checkpoint import CheckpointSaver, load_checkpoint, load_weights, restore
 from .face_target import FaceTargetHead, has_target
 from .loss import batch_contrastive_loss, contrastive_loss, distance_distillation_loss
 from .config import TrainConfig
 from .validate import embed_all, evaluate
-from .model import DenseNetEmbedding, SiameseNetwork
+from .model import DenseNetEmbedding, ModelConfig, SiameseNetwork
 from .onnx_weights import recalibrate_folded
 
 
@@ -160,9 +160,12 @@ def train(cfg: TrainConfig, data: TrainingData, log=print) -> dict:
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
     set_seed(cfg.seed)
-    encoder = DenseNetEmbedding(cfg.model)
     # --resume with nothing saved yet (a run stopped in its first epoch) starts as the run itself started
     resuming = cfg.resume and (out / "last.pt").is_file()
+    saved = load_checkpoint(out / "last.pt") if resuming else None
+    if saved:  # the network the run started with, even where a preset has changed since
+        cfg.model = ModelConfig(**saved["model_config"])
+    encoder = DenseNetEmbedding(cfg.model)
     if cfg.init_from and not resuming:
         folded = load_weights(encoder, Path(cfg.init_from))
         if folded:  # a model file's folded BatchNorms: measured on 2,048 training faces before training moves them
@@ -183,8 +186,8 @@ def train(cfg: TrainConfig, data: TrainingData, log=print) -> dict:
     scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
     start_epoch, history, saver = 0, [], CheckpointSaver(out)
     if resuming:
-        state = restore(out / "last.pt", encoder, optimizer, scheduler, scaler, face_head)
-        start_epoch, history, saver.best = state["epoch"] + 1, state.get("history", []), state.get("best")
+        restore(saved, encoder, optimizer, scheduler, scaler, face_head)
+        start_epoch, history, saver.best = saved["epoch"] + 1, saved.get("history", []), saved.get("best")
         log(f"resumed from epoch {start_epoch}")
     elif face_head is not None:
         log(f"per-face head fitted, cosine distance {_fit_face_head(face_head, encoder, data, cfg):.4f}")
