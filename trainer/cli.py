@@ -1,4 +1,4 @@
-"""The `trainer` command: prepare, train, evaluate, export, refresh (all of them, then install)."""
+"""The `trainer` command: prepare, teach, train, average, evaluate, export, refresh (all of them, then install)."""
 from __future__ import annotations
 
 import argparse
@@ -118,6 +118,26 @@ def cmd_export(args) -> int:
     return 0
 
 
+def cmd_average(args) -> int:
+    import numpy as np
+    import torch
+
+    from .average import BN_PEOPLE, average_checkpoints, averaged_state
+    from .checkpoint import load_checkpoint, save_checkpoint
+    from .data import load_crops
+    from .validate import evaluate
+
+    size = load_checkpoint(args.checkpoints[-1])["model_config"]["input_size"]
+    manifest, splits, _ = _prepared(args)
+    people = sorted(np.random.default_rng(0).permutation(splits["train"])[:BN_PEOPLE].tolist())
+    encoder, state = average_checkpoints(args.checkpoints, load_crops(manifest, people, size=size)[0])
+    va_x, va_y, _ = load_crops(manifest, splits["val"], size=size)
+    metrics = evaluate(encoder, torch.from_numpy(va_x), va_y, TrainConfig.from_dict(state["train_config"]))
+    save_checkpoint(args.output, averaged_state(encoder, state, args.checkpoints, metrics))
+    print(json.dumps({k: v for k, v in metrics.items() if k != "rate_curve"}))
+    return 0
+
+
 def cmd_teach(args) -> int:
     import random
 
@@ -230,6 +250,11 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="one JSON line instead of indented JSON")
     p.add_argument("--mirror-average", action="store_true",
                    help="score the mean embedding of each crop and its mirror image (what it would pay at inference)")
+    p = sub.add_parser("average", help="average the weights of checkpoints of one network (SWA; BatchNorm measured "
+                                       "again) and measure it on validation people")
+    p.add_argument("checkpoints", type=Path, nargs="+", help="cycle-end checkpoints, the network of the last")
+    p.add_argument("--output", type=Path, required=True, help="the averaged checkpoint, for `trainer export`")
+    _add_data_args(p)
     p = sub.add_parser("teach", help="cache teacher embeddings of every crop (held-out people first; resumable)")
     _add_data_args(p)
     p.add_argument("--teacher", default="sface", help="sface, dlib or sface+dlib (default: %(default)s)")
@@ -251,7 +276,7 @@ def main(argv: list[str] | None = None) -> int:
         _parser().print_help()
         return 2
     handlers = {"prepare": cmd_prepare, "train": lambda a: (cmd_train(a), 0)[1], "export": cmd_export,
-                "evaluate": cmd_evaluate, "teach": cmd_teach, "refresh": cmd_refresh}
+                "evaluate": cmd_evaluate, "teach": cmd_teach, "average": cmd_average, "refresh": cmd_refresh}
     try:
         return handlers[args.command](args)
     except (TrainerError, FileNotFoundError, FaceIdError) as exc:
