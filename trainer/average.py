@@ -28,13 +28,14 @@ def average_checkpoints(paths: list[Path], train_crops: np.ndarray, seed: int = 
     uint8. Returns the network and the last checkpoint's state to carry its configs."""
     if len(paths) < 2:
         raise TrainerError("averaging needs two checkpoints or more")
+    for path in paths:
+        if Path(path).suffix == ".onnx":
+            raise TrainerError(f"{path}: average checkpoints (.pt); a model file's BatchNorms are folded")
     state = load_checkpoint(paths[-1])
     config = ModelConfig(**state["model_config"])
     weights = []
     for path in paths:
         encoder = DenseNetEmbedding(config)
-        if Path(path).suffix == ".onnx":
-            raise TrainerError(f"{path}: average checkpoints (.pt); a model file's BatchNorms are folded")
         load_weights(encoder, Path(path))  # refuses, in one line, a network that is not this one or a smaller one
         weights.append(encoder.state_dict())
     averaged = DenseNetEmbedding(config)
