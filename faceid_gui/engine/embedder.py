@@ -38,9 +38,10 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-# Faces per ONNX Runtime run. On the CPU a run's activations should stay in the cache: the shipped 96 px model took
-# 2.01 CPU-ms a face in runs of 4 against 2.19 in runs of 16 (2.06 in 8, 2.31 in 1), and runs of 64 had made a
-# 200-face photo peak at 409 MB (301 MB with 16). A GPU wants larger runs (16 as before; not measured here).
+# Faces per ONNX Runtime run. On the CPU a run's activations should stay in the cache: the 96 px network took 2.01
+# CPU-ms a face in runs of 4 against 2.19 in runs of 16 (2.06 in 8, 2.31 in 1; mirror-averaged 4.04 against 4.25),
+# and runs of 64 had made a 200-face photo peak at 409 MB (301 MB with 16). A GPU wants larger runs (16 as before;
+# not measured here).
 CPU_BATCH = 4
 GPU_BATCH = 16
 
