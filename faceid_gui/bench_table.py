@@ -30,7 +30,7 @@ def table(fig: dict) -> str:
         ("detect only, median over the photos, CPU ms (MTCNN | YuNet)", fig.get("detect_photos_cpu_ms"),
          [None, fig.get("opencv_detect_cpu_ms")]),
         ("embed one face, CPU ms", fig["embed_ms"], get("embed_ms")),
-        ("embed, per face in a batch of 16, CPU ms", fig["embed_batch16_ms_per_face"], []),
+        ("embed 16 faces in one call, CPU ms a face", fig["embed_batch16_ms_per_face"], []),
         ("1:N identify vs 100,000, CPU ms | wall ms",
          f"{fig['identify_100k_ms']:.2f} | {fig['identify_100k_wall_ms']:.2f}", []),
     ]
