@@ -88,8 +88,8 @@ def restore(state: dict, encoder, optimizer, scheduler, scaler, face_head=None) 
     saved_head = state.get("face_head")
     if (saved_head is None) != (face_head is None):  # the optimizer's parameters would not match
         had = "without" if saved_head is None else "with"
-        raise TrainerError(f"this run was trained {had} a per-face target (--embed-weight); resume it with the flags it "
-                           "started with, or start a new run from it with --init-from")
+        raise TrainerError(f"this run was trained {had} a per-face target (--embed-weight); resume it with the flags "
+                           "it started with, or start a new run from it with --init-from")
     encoder.load_state_dict(state["model"])
     if face_head is not None:
         face_head.load_state_dict(saved_head)

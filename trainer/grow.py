@@ -1,9 +1,10 @@
 """Grow a trained DenseNet into a larger one that computes the same embedding (Net2Net, Chen et al. 2016).
 
 The larger network may have more layers at the end of each dense block, wider transitions (a larger
-channel_multiple), and a flattened head in place of the pooled one. Every weight the smaller network had is copied to where its channel now sits; whatever reads a new channel
-(a later layer, a transition, the head) reads it with weight 0, so the grown network starts exactly where the small
-one was and training only has to add to it. New layers keep their random initialisation.
+channel_multiple), and a flattened head in place of the pooled one. Every weight the smaller network had is copied
+to where its channel now sits; whatever reads a new channel (a later layer, a transition, the head) reads it with
+weight 0, so the grown network starts exactly where the small one was and training only has to add to it. New
+layers keep their random initialisation.
 """
 from __future__ import annotations
 
