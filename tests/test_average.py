@@ -52,3 +52,17 @@ def test_averaging_other_networks_or_one_checkpoint_is_refused_in_one_line(tmp_p
                  "--data", str(tmp_path / "missing")]) == 2
     err = capsys.readouterr().err
     assert err.startswith("trainer: checkpoint not found") and err.count("\n") == 1
+
+
+def test_a_run_of_several_cycles_keeps_each_cycle_end_to_average(tmp_path):
+    x, y = _toy_set()
+    train(_tiny_cfg(tmp_path, epochs=4, cycle_epochs=2), _data(x, y), log=lambda *_: None)
+    run = tmp_path / "run"
+    assert sorted(p.name for p in run.glob("cycle-end-*.pt")) == ["cycle-end-2.pt", "cycle-end-4.pt"]
+    end = load_checkpoint(run / "cycle-end-4.pt")
+    assert "optimizer" not in end and torch.equal(end["model"]["features.conv0.weight"],
+                                                  load_checkpoint(run / "last.pt")["model"]["features.conv0.weight"])
+    encoder, _ = average_checkpoints(sorted(run.glob("cycle-end-*.pt")), x)
+    assert encoder.config.to_dict() == end["model_config"]
+    train(_tiny_cfg(tmp_path / "one", epochs=2, cycle_epochs=2), _data(x, y), log=lambda *_: None)
+    assert not list((tmp_path / "one" / "run").glob("cycle-end-*.pt"))  # one cycle: best.pt and last.pt say it

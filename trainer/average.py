@@ -11,7 +11,7 @@ import torch
 from torch.optim.swa_utils import update_bn
 
 from .augment import to_input
-from .checkpoint import load_checkpoint, load_weights
+from .checkpoint import RUN_STATE, load_checkpoint, load_weights
 from .config import TrainConfig
 from .errors import TrainerError
 from .model import DenseNetEmbedding, ModelConfig
@@ -19,7 +19,6 @@ from .model import DenseNetEmbedding, ModelConfig
 BN_PEOPLE = 1500  # training people whose photos (about 9,500 in CelebA) are read for the BatchNorm statistics
 BN_FACES = 8192  # of which this many measure them
 BN_BATCH = 128
-RUN_STATE = ("optimizer", "scheduler", "scaler", "torch_rng", "face_head", "best")  # an average is no run to resume
 
 
 def average_checkpoints(paths: list[Path], train_crops: np.ndarray, seed: int = 0) -> tuple[DenseNetEmbedding, dict]:
@@ -51,6 +50,6 @@ def average_checkpoints(paths: list[Path], train_crops: np.ndarray, seed: int = 
 
 def averaged_state(encoder: DenseNetEmbedding, state: dict, paths: list[Path], metrics: dict) -> dict:
     """A checkpoint of the averaged network that `trainer export` and `--init-from` take (not `--resume`)."""
-    kept = {k: v for k, v in state.items() if k not in RUN_STATE}
+    kept = {k: v for k, v in state.items() if k not in RUN_STATE}  # an average is no run to resume
     return dict(kept, model=encoder.state_dict(), model_config=encoder.config.to_dict(), metrics=metrics,
                 averaged_from=[Path(p).parent.name + "/" + Path(p).name for p in paths])

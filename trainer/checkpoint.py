@@ -99,13 +99,20 @@ def restore(state: dict, encoder, optimizer, scheduler, scaler, face_head=None) 
     torch.set_rng_state(state["torch_rng"])
 
 
+RUN_STATE = ("optimizer", "scheduler", "scaler", "torch_rng", "face_head", "best")  # what only --resume needs
+
+
 class CheckpointSaver:
-    """Keeps `last.pt` after every epoch and `best.pt` whenever the watched metric improves (higher is better)."""
+    """Keeps `last.pt` after every epoch, `best.pt` whenever the watched metric improves (higher is better), and
+    `cycle-end-<epoch>.pt` (weights only) where a learning-rate cycle ends, for `trainer average`."""
 
     def __init__(self, out: Path, metric: str = "roc_auc", best: dict | None = None):
         self.out, self.metric, self.best = Path(out), metric, best
 
-    def save(self, state: dict, metrics: dict, epoch: int) -> bool:
+    def save(self, state: dict, metrics: dict, epoch: int, cycle_end: bool = False) -> bool:
+        if cycle_end:
+            save_checkpoint(self.out / f"cycle-end-{epoch}.pt",
+                            {k: v for k, v in state.items() if k not in RUN_STATE})
         improved = self.best is None or metrics[self.metric] > self.best[self.metric]
         if improved:
             self.best = dict(metrics, epoch=epoch)

@@ -230,7 +230,10 @@ def train(cfg: TrainConfig, data: TrainingData, log=print) -> dict:
                  "scheduler": scheduler.state_dict(), "scaler": scaler.state_dict(), "epoch": epoch,
                  "train_config": cfg.to_dict(), "metrics": metrics, "history": history, "data": data.info,
                  "torch_rng": torch.get_rng_state(), "face_head": face_head.state_dict() if face_head else None}
-        saver.save(state, metrics, epoch + 1)
+        # a run of several cycles keeps each cycle's end: their weight average embeds better than any one
+        cycles_done = (epoch + 1) / cfg.cycle_epochs
+        cycle_end = cfg.cycle_epochs < cfg.epochs and cycles_done == round(cycles_done)
+        saver.save(state, metrics, epoch + 1, cycle_end=cycle_end)
         _write_log(out, history)
     if world > 1:
         dist.barrier()
