@@ -167,24 +167,30 @@ def cmd_evaluate(args) -> int:
     from faceid_gui.engine import Embedder
 
     from .data import load_crops, split_entries
-    from .evaluate import evaluate_embeddings, evaluate_onnx
+    from .evaluate import evaluate_embeddings, evaluate_onnx, teacher_code
 
     if (args.model is None) == (args.teacher is None):
         raise TrainerError("give --model MODEL.onnx or --teacher sface|dlib|sface+dlib")
+    if args.code_size is not None and not args.teacher:
+        raise TrainerError("--code-size reduces a teacher's embedding: give --teacher")
     size = Embedder(args.model, prefer="cpu").info.input_size if args.model else CANONICAL_SIZE
     manifest, splits, _ = _prepared(args)
     ids = None if args.split == "all" else splits[args.split]
     if args.teacher:
         from .targets import teacher_tables, teacher_targets
 
-        embeddings, known = teacher_targets(split_entries(manifest, ids),
-                                            teacher_tables(_cache_for(args.data, args.cache), args.teacher))
+        tables = teacher_tables(_cache_for(args.data, args.cache), args.teacher)
+        embeddings, known = teacher_targets(split_entries(manifest, ids), tables)
         if not known.all():
             raise TrainerError(f"the teachers have seen {int(known.sum())} of {len(known)} photos of this split: "
                                "run `trainer teach` first")
+        about = {"model": f"teacher {args.teacher}", "images_without_face": len(manifest["no_face"])}
+        if args.code_size is not None:
+            train, seen = teacher_targets(split_entries(manifest, splits["train"]), tables)
+            embeddings = teacher_code(train[seen], embeddings, args.code_size)
+            about.update(model=f"teacher {args.teacher}, {args.code_size}-D code", code_size=args.code_size)
         _, labels, _ = load_crops(manifest, ids, with_pixels=False)
-        report = evaluate_embeddings(embeddings, labels, None, args.report,
-                                     {"model": f"teacher {args.teacher}", "images_without_face": len(manifest["no_face"])})
+        report = evaluate_embeddings(embeddings, labels, None, args.report, about)
     else:
         crops, labels, _ = load_crops(manifest, ids, size=size)
         report = evaluate_onnx(args.model, crops, labels, len(manifest["no_face"]), args.report, args.mirror_average)
@@ -243,6 +249,8 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("evaluate", help="verification metrics and report for an ONNX model")
     p.add_argument("--model", type=Path, help="an exported ONNX model")
     p.add_argument("--teacher", help="evaluate cached teacher embeddings instead: sface, dlib or sface+dlib")
+    p.add_argument("--code-size", type=int, help="with --teacher: the teacher as a code of this many dimensions "
+                   "(PCA fitted on training photos), the figures a student of that embedding size distils toward")
     _add_data_args(p)
     p.add_argument("--split", choices=["all", "train", "val", "test"], default="all",
                    help="identities to evaluate on (use test for identities never trained on)")

@@ -9,6 +9,7 @@ import numpy as np
 from faceid_gui.engine import Embedder
 
 from .data import evaluation_pairs
+from .errors import TrainerError
 from .metrics import pair_distances, roc_curve, verification_report
 
 
@@ -50,6 +51,19 @@ def evaluate_embeddings(emb: np.ndarray, labels: np.ndarray, threshold: float | 
     if report_dir is not None:
         write_report(Path(report_dir), report, d, same, threshold if threshold is not None else report["best_threshold"])
     return report
+
+
+def teacher_code(train: np.ndarray, held_out: np.ndarray, size: int) -> np.ndarray:
+    """The held-out teacher embeddings as a `size`-D code, unit length as the student's: their projection on the
+    training photos' first `size` principal axes, the linear code of that size that keeps most of the teacher.
+    A student of that embedding size distils toward about this, so its figures say how far the size itself
+    lets a student come."""
+    from sklearn.decomposition import PCA
+
+    if not 0 < size <= min(train.shape):
+        raise TrainerError(f"--code-size must lie between 1 and {min(train.shape)}")
+    code = PCA(size, random_state=0).fit(train).transform(held_out)
+    return (code / np.maximum(np.linalg.norm(code, axis=1, keepdims=True), 1e-12)).astype(np.float32)
 
 
 def write_report(out: Path, report: dict, d: np.ndarray, same: np.ndarray, threshold: float) -> None:
