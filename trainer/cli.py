@@ -166,8 +166,8 @@ def cmd_teach(args) -> int:
 def cmd_evaluate(args) -> int:
     from faceid_gui.engine import Embedder
 
-    from .data import load_crops, split_entries
-    from .evaluate import evaluate_embeddings, evaluate_onnx, teacher_code
+    from .data import load_crops
+    from .evaluate import evaluate_onnx, evaluate_teacher
 
     if (args.model is None) == (args.teacher is None):
         raise TrainerError("give --model MODEL.onnx or --teacher sface|dlib|sface+dlib")
@@ -177,20 +177,8 @@ def cmd_evaluate(args) -> int:
     manifest, splits, _ = _prepared(args)
     ids = None if args.split == "all" else splits[args.split]
     if args.teacher:
-        from .targets import teacher_tables, teacher_targets
-
-        tables = teacher_tables(_cache_for(args.data, args.cache), args.teacher)
-        embeddings, known = teacher_targets(split_entries(manifest, ids), tables)
-        if not known.all():
-            raise TrainerError(f"the teachers have seen {int(known.sum())} of {len(known)} photos of this split: "
-                               "run `trainer teach` first")
-        about = {"model": f"teacher {args.teacher}", "images_without_face": len(manifest["no_face"])}
-        if args.code_size is not None:
-            train, seen = teacher_targets(split_entries(manifest, splits["train"]), tables)
-            embeddings = teacher_code(train[seen], embeddings, args.code_size)
-            about.update(model=f"teacher {args.teacher}, {args.code_size}-D code", code_size=args.code_size)
-        _, labels, _ = load_crops(manifest, ids, with_pixels=False)
-        report = evaluate_embeddings(embeddings, labels, None, args.report, about)
+        report = evaluate_teacher(manifest, splits, ids, _cache_for(args.data, args.cache), args.teacher,
+                                  args.code_size, args.report)
     else:
         crops, labels, _ = load_crops(manifest, ids, size=size)
         report = evaluate_onnx(args.model, crops, labels, len(manifest["no_face"]), args.report, args.mirror_average)

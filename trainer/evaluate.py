@@ -8,7 +8,7 @@ import numpy as np
 
 from faceid_gui.engine import Embedder
 
-from .data import evaluation_pairs
+from .data import evaluation_pairs, load_crops, split_entries
 from .errors import TrainerError
 from .metrics import pair_distances, roc_curve, verification_report
 
@@ -51,6 +51,26 @@ def evaluate_embeddings(emb: np.ndarray, labels: np.ndarray, threshold: float | 
     if report_dir is not None:
         write_report(Path(report_dir), report, d, same, threshold if threshold is not None else report["best_threshold"])
     return report
+
+
+def evaluate_teacher(manifest: dict, splits: dict, ids: list[str] | None, cache: Path, spec: str,
+                     code_size: int | None, report_dir: Path | None) -> dict:
+    """Verification figures of the teachers' cached embeddings of `ids`' photos (all photos with None), on the same
+    pairs as any model; with code_size, of their code_size-D code (teacher_code)."""
+    from .targets import teacher_tables, teacher_targets
+
+    tables = teacher_tables(cache, spec)
+    embeddings, known = teacher_targets(split_entries(manifest, ids), tables)
+    if not known.all():
+        raise TrainerError(f"the teachers have seen {int(known.sum())} of {len(known)} photos of this split: "
+                           "run `trainer teach` first")
+    about = {"model": f"teacher {spec}", "images_without_face": len(manifest["no_face"])}
+    if code_size is not None:
+        train, seen = teacher_targets(split_entries(manifest, splits["train"]), tables)
+        embeddings = teacher_code(train[seen], embeddings, code_size)
+        about.update(model=f"teacher {spec}, {code_size}-D code", code_size=code_size)
+    _, labels, _ = load_crops(manifest, ids, with_pixels=False)
+    return evaluate_embeddings(embeddings, labels, None, report_dir, about)
 
 
 def teacher_code(train: np.ndarray, held_out: np.ndarray, size: int) -> np.ndarray:
