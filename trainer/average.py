@@ -11,7 +11,7 @@ import torch
 from torch.optim.swa_utils import update_bn
 
 from .augment import to_input
-from .checkpoint import RUN_STATE, load_checkpoint, load_weights
+from .checkpoint import load_checkpoint, load_weights, without_run_state
 from .config import TrainConfig
 from .errors import TrainerError
 from .model import DenseNetEmbedding, ModelConfig
@@ -50,6 +50,5 @@ def average_checkpoints(paths: list[Path], train_crops: np.ndarray, seed: int = 
 
 def averaged_state(encoder: DenseNetEmbedding, state: dict, paths: list[Path], metrics: dict) -> dict:
     """A checkpoint of the averaged network that `trainer export` and `--init-from` take (not `--resume`)."""
-    kept = {k: v for k, v in state.items() if k not in RUN_STATE}  # an average is no run to resume
-    return dict(kept, model=encoder.state_dict(), model_config=encoder.config.to_dict(), metrics=metrics,
-                averaged_from=[Path(p).parent.name + "/" + Path(p).name for p in paths])
+    return dict(without_run_state(state), model=encoder.state_dict(), model_config=encoder.config.to_dict(),
+                metrics=metrics, averaged_from=[Path(p).parent.name + "/" + Path(p).name for p in paths])

@@ -102,6 +102,11 @@ def restore(state: dict, encoder, optimizer, scheduler, scaler, face_head=None) 
 RUN_STATE = ("optimizer", "scheduler", "scaler", "torch_rng", "face_head", "best")  # what only --resume needs
 
 
+def without_run_state(state: dict) -> dict:
+    """A checkpoint's state without what only --resume needs: for `trainer export`, `--init-from` and averaging."""
+    return {k: v for k, v in state.items() if k not in RUN_STATE}
+
+
 class CheckpointSaver:
     """Keeps `last.pt` after every epoch, `best.pt` whenever the watched metric improves (higher is better), and
     `cycle-end-<epoch>.pt` (weights only) where a learning-rate cycle ends, for `trainer average`."""
@@ -111,8 +116,7 @@ class CheckpointSaver:
 
     def save(self, state: dict, metrics: dict, epoch: int, cycle_end: bool = False) -> bool:
         if cycle_end:
-            save_checkpoint(self.out / f"cycle-end-{epoch}.pt",
-                            {k: v for k, v in state.items() if k not in RUN_STATE})
+            save_checkpoint(self.out / f"cycle-end-{epoch}.pt", without_run_state(state))
         improved = self.best is None or metrics[self.metric] > self.best[self.metric]
         if improved:
             self.best = dict(metrics, epoch=epoch)
