@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from trainer.data import evaluation_pairs, load_dataset, make_pairs, pk_batches, prepare_cache, split_identities
+from trainer.data import evaluation_pairs, load_dataset, prepare_cache, split_identities
+from trainer.sampling import make_pairs, pk_batches
 from trainer.errors import ExportRefused, TrainerError
 from trainer.export import export, metadata_for
 from trainer.face_target import FaceTargetHead
@@ -215,11 +216,11 @@ def test_distillation_trains_on_the_photos_the_teacher_has_seen(tmp_path):
     centres = rng.normal(size=(6, 128)).astype(np.float32)
     targets = centres[y] + rng.normal(0, 0.1, (len(y), 128)).astype(np.float32)
     known = np.arange(len(y)) % 2 == 0  # the teacher saw half the photos
-    best = train(_tiny_cfg(tmp_path, epochs=4, pair_mode="batch", p=4, k=4, distill_weight=1.0),
+    best = train(_tiny_cfg(tmp_path, epochs=4, pair_mode="batch", p=4, k=4, distill_weight=1.0, lookalike_batches=0.5),
                  _data(x, y, (targets, known)), log=lambda *_: None)
     assert best["roc_auc"] > 0.9
     saved = torch.load(tmp_path / "run" / "best.pt", weights_only=False)
-    assert saved["train_config"]["distill_weight"] == 1.0
+    assert saved["train_config"]["distill_weight"] == 1.0 and saved["train_config"]["lookalike_batches"] == 0.5
     # fine-tuning starts from those weights, also when --resume finds nothing saved yet
     tuned = _tiny_cfg(tmp_path / "tuned", epochs=1, init_from=str(tmp_path / "run" / "best.pt"), lr_max=1e-9, lr_min=1e-9,
                       resume=True)

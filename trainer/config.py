@@ -26,6 +26,7 @@ class TrainConfig:
     p: int = 16
     k: int = 4
     margin: float = 1.0
+    lookalike_batches: float = 0.0  # share of P×K batches made of look-alike people (trainer/sampling.py)
     lr_min: float = 1e-4
     lr_max: float = 2e-3
     beta1_min: float = 0.85  # β1 is lowest while the learning rate peaks
@@ -60,6 +61,8 @@ class TrainConfig:
         self.input_size, self.embedding_size = self.model.input_size, self.model.embedding_size
         if self.pair_mode not in ("pairs", "batch"):
             raise TrainerError(f"unknown pair mode {self.pair_mode!r}: pairs or batch")
+        if not 0 <= self.lookalike_batches <= 1 or (self.lookalike_batches and self.pair_mode != "batch"):
+            raise TrainerError("--lookalike-batches is a share from 0 to 1 of --pair-mode batch's batches")
 
     @classmethod
     def from_dict(cls, values: dict) -> "TrainConfig":
@@ -88,6 +91,8 @@ OPTION_HELP = {
     "p": "people per batch in batch mode",
     "k": "photos per person in batch mode",
     "margin": "contrastive margin for different-person pairs",
+    "lookalike_batches": "share of batch-mode batches made of one person and P-1 of their look-alikes (nearest by "
+                         "the teachers' mean face; needs `trainer teach`); 0 = every batch of random people",
     "lr_min": "learning rate at the bottom of each cycle",
     "lr_max": "learning rate at the top of each cycle",
     "beta1_min": "Adam beta1 while the learning rate peaks",

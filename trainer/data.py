@@ -1,4 +1,4 @@
-"""Data sets (CelebA layout or folder-per-identity), identity-disjoint splits, aligned-crop cache, pairs."""
+"""Data sets (CelebA layout or folder-per-identity), identity-disjoint splits, aligned-crop cache, evaluation pairs."""
 from __future__ import annotations
 
 import hashlib
@@ -214,54 +214,7 @@ def load_crops(manifest: dict, identities: list[str] | None, with_pixels: bool =
     return crops, labels, names
 
 
-# -- pairs ------------------------------------------------------------------------------------
-
-
-def make_pairs(labels: np.ndarray, seed: int) -> np.ndarray:
-    """One pair per anchor, half positive (label 0) and half negative (label 1), freshly drawn per seed.
-
-    Returns (N, 3) int64 rows of (anchor, other, pair_label).
-    """
-    rng = np.random.default_rng(seed)
-    by_id = defaultdict(list)
-    for i, y in enumerate(labels):
-        by_id[int(y)].append(i)
-    by_id = {k: np.asarray(v) for k, v in by_id.items()}
-    can_pair = np.array([len(by_id[int(y)]) > 1 for y in labels])
-    anchors = rng.permutation(len(labels))
-    pairs = []
-    want_positive = True
-    for a in anchors:
-        if want_positive and can_pair[a]:
-            same = by_id[int(labels[a])]
-            b = a
-            while b == a:
-                b = int(rng.choice(same))
-            pairs.append((a, b, 0))
-            want_positive = False
-        else:
-            b = int(rng.integers(len(labels)))
-            while labels[b] == labels[a]:
-                b = int(rng.integers(len(labels)))
-            pairs.append((a, b, 1))
-            want_positive = True
-    return np.asarray(pairs, np.int64)
-
-
-def pk_batches(labels: np.ndarray, p: int, k: int, seed: int) -> list[np.ndarray]:
-    """Batches of P identities x K images (sampled with replacement when a person has fewer than K)."""
-    rng = np.random.default_rng(seed)
-    by_id = defaultdict(list)
-    for i, y in enumerate(labels):
-        by_id[int(y)].append(i)
-    ids = [i for i, v in by_id.items() if len(v) > 1]
-    n_batches = max(1, len(labels) // (p * k))
-    batches = []
-    for _ in range(n_batches):
-        chosen = rng.choice(ids, size=min(p, len(ids)), replace=False)
-        batch = [rng.choice(by_id[c], size=k, replace=len(by_id[c]) < k) for c in chosen]
-        batches.append(np.concatenate(batch))
-    return batches
+# -- evaluation pairs (training draws: sampling.py) ------------------------------------------
 
 
 def evaluation_pairs(labels: np.ndarray, seed: int = 0, max_pairs: int = 20000) -> np.ndarray:

@@ -14,8 +14,8 @@ import torch
 import torch.distributed as dist
 
 from .augment import to_input
-from .data import make_pairs, pk_batches
 from .progress import Progress
+from .sampling import LOOKALIKE_POOL, lookalike_neighbours, make_pairs, pk_batches
 from .checkpoint import CheckpointSaver, load_checkpoint, load_weights, restore
 from .face_target import FaceTargetHead, has_target
 from .loss import batch_contrastive_loss, contrastive_loss, distance_distillation_loss
@@ -209,8 +209,11 @@ def train(cfg: TrainConfig, data: TrainingData, log=print) -> dict:
     val_crops = torch.from_numpy(data.val_crops).to(device)
     if cfg.init_from and start_epoch == 0 and rank == 0:  # where fine-tuning starts, to see what each epoch adds
         log(f"start val_auc={evaluate(encoder, val_crops, data.val_labels, cfg)['roc_auc']:.4f}")
+    neighbours = None
+    if cfg.lookalike_batches > 0:
+        neighbours = lookalike_neighbours(data.train_labels, *data.teacher, cfg.p * LOOKALIKE_POOL)
     for epoch in range(start_epoch, cfg.epochs):
-        batches = _epoch_batches(cfg, data.train_labels, epoch, rank, world)
+        batches = _epoch_batches(cfg, data.train_labels, epoch, rank, world, neighbours)
         progress = Progress(len(batches), f"epoch {epoch + 1}/{cfg.epochs}") if rank == 0 else None
         t0 = time.time()
         loss, seen = train_one_epoch(step, cfg, batches, epoch, progress)
@@ -255,12 +258,13 @@ def _steps_per_epoch(cfg: TrainConfig, labels: np.ndarray, world: int) -> int:
     return max(1, len(labels) // (cfg.p * cfg.k) // world)
 
 
-def _epoch_batches(cfg: TrainConfig, labels: np.ndarray, epoch: int, rank: int, world: int) -> list[np.ndarray]:
+def _epoch_batches(cfg: TrainConfig, labels: np.ndarray, epoch: int, rank: int, world: int,
+                   neighbours: dict[int, np.ndarray] | None) -> list[np.ndarray]:
     seed = cfg.seed * 1000 + epoch
     if cfg.pair_mode == "pairs":
         pairs = make_pairs(labels, seed)[rank::world]
         return [pairs[i:i + cfg.batch_size] for i in range(0, len(pairs), cfg.batch_size)]
-    return pk_batches(labels, cfg.p, cfg.k, seed)[rank::world]
+    return pk_batches(labels, cfg.p, cfg.k, seed, neighbours, cfg.lookalike_batches)[rank::world]
 
 
 def _write_log(out: Path, history: list[dict]) -> None:
