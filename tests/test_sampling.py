@@ -37,7 +37,9 @@ def test_a_lookalike_batch_gathers_one_look_and_a_plain_one_is_unchanged():
 
 
 def test_a_lookalike_share_out_of_range_or_without_batches_is_refused_in_one_line(tmp_path, capsys):
-    for flags in (["--lookalike-batches", "1.5", "--pair-mode", "batch"], ["--lookalike-batches", "0.5"]):
+    for flags, says in ((["--lookalike-batches", "1.5", "--pair-mode", "batch"], "--lookalike-batches"),
+                        (["--lookalike-batches", "0.5"], "--lookalike-batches"),
+                        (["--lookalike-space", "face"], "look-alike space")):
         assert main(["train", "--data", str(tmp_path), "--out", str(tmp_path / "run")] + flags) == 2
         err = capsys.readouterr().err
-        assert "--lookalike-batches" in err and err.count("\n") == 1
+        assert says in err and err.count("\n") == 1

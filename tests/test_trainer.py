@@ -210,6 +210,19 @@ def test_training_reduces_loss_and_learns_a_separable_set(tmp_path):
     assert (tmp_path / "run" / "best.pt").is_file() and (tmp_path / "run" / "log.csv").is_file()
 
 
+def test_lookalike_batches_by_the_students_own_view_need_no_teacher(tmp_path, monkeypatch):
+    import trainer.train as training
+
+    x, y = _toy_set(n_ids=8)
+    measured = []
+    real = training.lookalike_neighbours
+    monkeypatch.setattr(training, "lookalike_neighbours", lambda *a: measured.append(a[2].sum()) or real(*a))
+    cfg = _tiny_cfg(tmp_path, epochs=3, pair_mode="batch", p=4, k=4, lookalike_batches=1.0, lookalike_space="student")
+    best = train(cfg, _data(x, y), log=lambda *_: None)
+    assert best["roc_auc"] > 0.9
+    assert measured == [16, 16, 16]  # re-measured every epoch, on two photos of each of the 8 people
+
+
 def test_distillation_trains_on_the_photos_the_teacher_has_seen(tmp_path):
     x, y = _toy_set()
     rng = np.random.default_rng(0)

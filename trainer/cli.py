@@ -94,7 +94,8 @@ def cmd_train(args, prepared=None) -> Path:
     tr_x, tr_y, _ = load_crops(manifest, splits["train"], size=cfg.input_size)
     va_x, va_y, _ = load_crops(manifest, splits["val"], size=cfg.input_size)
     data = TrainingData(tr_x, tr_y, va_x, va_y, info=info)
-    if cfg.distill_weight > 0 or cfg.embed_weight > 0 or cfg.lookalike_batches > 0:
+    teacher_lookalikes = cfg.lookalike_batches > 0 and cfg.lookalike_space == "teacher"
+    if cfg.distill_weight > 0 or cfg.embed_weight > 0 or teacher_lookalikes:
         add_teacher_targets(cfg, data, split_entries(manifest, splits["train"]), _cache_for(args.data, args.cache))
     best = train(cfg, data)
     print(json.dumps({"best": {k: v for k, v in best.items() if k != "rate_curve"}}))

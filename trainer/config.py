@@ -27,6 +27,7 @@ class TrainConfig:
     k: int = 4
     margin: float = 1.0
     lookalike_batches: float = 0.0  # share of P×K batches made of look-alike people (trainer/sampling.py)
+    lookalike_space: str = "teacher"  # whose view of a person's face picks the look-alikes: teacher or student
     lr_min: float = 1e-4
     lr_max: float = 2e-3
     beta1_min: float = 0.85  # β1 is lowest while the learning rate peaks
@@ -63,6 +64,8 @@ class TrainConfig:
             raise TrainerError(f"unknown pair mode {self.pair_mode!r}: pairs or batch")
         if not 0 <= self.lookalike_batches <= 1 or (self.lookalike_batches and self.pair_mode != "batch"):
             raise TrainerError("--lookalike-batches is a share from 0 to 1 of --pair-mode batch's batches")
+        if self.lookalike_space not in ("teacher", "student"):
+            raise TrainerError(f"unknown look-alike space {self.lookalike_space!r}: teacher or student")
 
     @classmethod
     def from_dict(cls, values: dict) -> "TrainConfig":
@@ -92,7 +95,9 @@ OPTION_HELP = {
     "k": "photos per person in batch mode",
     "margin": "contrastive margin for different-person pairs",
     "lookalike_batches": "share of batch-mode batches made of one person and P-1 of their look-alikes (nearest by "
-                         "the teachers' mean face; needs `trainer teach`); 0 = every batch of random people",
+                         "--lookalike-space's mean face); 0 = every batch of random people",
+    "lookalike_space": "teacher: nearest by the teachers' mean face (fixed; needs `trainer teach`); student: by the "
+                       "student's own, re-measured each epoch on two photos a person (its current confusions)",
     "lr_min": "learning rate at the bottom of each cycle",
     "lr_max": "learning rate at the top of each cycle",
     "beta1_min": "Adam beta1 while the learning rate peaks",

@@ -210,9 +210,9 @@ def train(cfg: TrainConfig, data: TrainingData, log=print) -> dict:
     if cfg.init_from and start_epoch == 0 and rank == 0:  # where fine-tuning starts, to see what each epoch adds
         log(f"start val_auc={evaluate(encoder, val_crops, data.val_labels, cfg)['roc_auc']:.4f}")
     neighbours = None
-    if cfg.lookalike_batches > 0:
-        neighbours = lookalike_neighbours(data.train_labels, *data.teacher, cfg.p * LOOKALIKE_POOL)
     for epoch in range(start_epoch, cfg.epochs):
+        if cfg.lookalike_batches > 0 and (neighbours is None or cfg.lookalike_space == "student"):
+            neighbours = _lookalikes(cfg, data, encoder, step.crops)
         batches = _epoch_batches(cfg, data.train_labels, epoch, rank, world, neighbours)
         progress = Progress(len(batches), f"epoch {epoch + 1}/{cfg.epochs}") if rank == 0 else None
         t0 = time.time()
@@ -241,6 +241,22 @@ def train(cfg: TrainConfig, data: TrainingData, log=print) -> dict:
     if world > 1:
         dist.barrier()
     return saver.best or {}
+
+
+def _lookalikes(cfg: TrainConfig, data: TrainingData, encoder: DenseNetEmbedding, crops: torch.Tensor) -> dict:
+    """Each person's look-alikes, by the teachers' embeddings or by the student's as it is now. The student's view
+    comes from two photos a person, a pass of a few percent of an epoch's compute."""
+    if cfg.lookalike_space == "teacher":
+        return lookalike_neighbours(data.train_labels, *data.teacher, cfg.p * LOOKALIKE_POOL)
+    labels = data.train_labels
+    first = np.unique(labels, return_index=True)[1]
+    last = len(labels) - 1 - np.unique(labels[::-1], return_index=True)[1]
+    rows = np.union1d(first, last)
+    embeddings = np.zeros((len(labels), cfg.embedding_size), np.float32)
+    embeddings[rows] = embed_all(encoder, crops[torch.from_numpy(rows).to(crops.device)], cfg)
+    known = np.zeros(len(embeddings), bool)
+    known[rows] = True
+    return lookalike_neighbours(labels, embeddings, known, cfg.p * LOOKALIKE_POOL)
 
 
 def _fit_face_head(head: FaceTargetHead, encoder: DenseNetEmbedding, data: TrainingData, cfg: TrainConfig) -> float:
