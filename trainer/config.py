@@ -40,6 +40,7 @@ class TrainConfig:
     distill_weight: float = 0.0  # weight of the teacher's distance-distillation term (needs `trainer teach`)
     teachers: str = "sface"  # cached teachers whose (concatenated) embeddings are the distillation targets
     embed_weight: float = 0.0  # weight of the per-face target (trainer/face_target.py)
+    face_target: str = "linear"  # linear: the teachers' whole embedding through a linear head; code: see OPTION_HELP
     unlabelled_cache: str = ""  # prepared unlabelled faces (`trainer prepare` + `teach` on a flat folder)
     unlabelled_per_batch: int = 64  # unlabelled faces added to each batch for the per-face target
     init_from: str = ""  # start from this checkpoint's weights (fine-tuning); optimiser and schedule start afresh
@@ -64,6 +65,8 @@ class TrainConfig:
             raise TrainerError(f"unknown pair mode {self.pair_mode!r}: pairs or batch")
         if not 0 <= self.lookalike_batches <= 1 or (self.lookalike_batches and self.pair_mode != "batch"):
             raise TrainerError("--lookalike-batches is a share from 0 to 1 of --pair-mode batch's batches")
+        if self.face_target not in ("linear", "code"):
+            raise TrainerError(f"unknown per-face target {self.face_target!r}: linear or code")
         if self.lookalike_space not in ("teacher", "student"):
             raise TrainerError(f"unknown look-alike space {self.lookalike_space!r}: teacher or student")
 
@@ -111,6 +114,9 @@ OPTION_HELP = {
     "teachers": "cached teachers forming the target: sface, dlib or sface+dlib (`trainer teach`)",
     "embed_weight": "weight of the per-face target (a linear head reads the teachers' embedding of each face from "
                     "the student's, cosine loss); 0 turns it off",
+    "face_target": "linear: a linear head reads the teachers' whole embedding from the student's; code: a rotation "
+                   "reads the teachers' best code of the embedding's size (principal axes of the training faces), so "
+                   "the student's distances themselves follow the code's",
     "unlabelled_cache": "trainer cache of a prepared and taught folder of unlabelled faces, for the per-face target",
     "unlabelled_per_batch": "unlabelled faces added to each batch",
     "init_from": "start from this checkpoint's weights (any input size with the pooled head; a smaller network "

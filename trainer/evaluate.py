@@ -57,7 +57,7 @@ def evaluate_teacher(manifest: dict, splits: dict, ids: list[str] | None, cache:
                      code_size: int | None, report_dir: Path | None) -> dict:
     """Verification figures of the teachers' cached embeddings of `ids`' photos (all photos with None), on the same
     pairs as any model; with code_size, of their code_size-D code (teacher_code)."""
-    from .targets import teacher_tables, teacher_targets
+    from .targets import teacher_code, teacher_tables, teacher_targets
 
     tables = teacher_tables(cache, spec)
     embeddings, known = teacher_targets(split_entries(manifest, ids), tables)
@@ -71,19 +71,6 @@ def evaluate_teacher(manifest: dict, splits: dict, ids: list[str] | None, cache:
         about.update(model=f"teacher {spec}, {code_size}-D code", code_size=code_size)
     _, labels, _ = load_crops(manifest, ids, with_pixels=False)
     return evaluate_embeddings(embeddings, labels, None, report_dir, about)
-
-
-def teacher_code(train: np.ndarray, held_out: np.ndarray, size: int) -> np.ndarray:
-    """The held-out teacher embeddings as a `size`-D code, unit length as the student's: their projection on the
-    training photos' first `size` principal axes, the linear code of that size that keeps most of the teacher.
-    A student of that embedding size distils toward about this, so its figures say how far the size itself
-    lets a student come."""
-    from sklearn.decomposition import PCA
-
-    if not 0 < size <= min(train.shape):
-        raise TrainerError(f"--code-size must lie between 1 and {min(train.shape)}")
-    code = PCA(size, random_state=0).fit(train).transform(held_out)
-    return (code / np.maximum(np.linalg.norm(code, axis=1, keepdims=True), 1e-12)).astype(np.float32)
 
 
 def write_report(out: Path, report: dict, d: np.ndarray, same: np.ndarray, threshold: float) -> None:

@@ -3,8 +3,9 @@ same face (concatenated, centred on the mean training face: `targets.centred`), 
 distance.
 
 The head trains with the student and is never exported. It lets the student keep its own basis: what the teachers
-know about each face must be linearly readable from the 32-D embedding, not sit at their PCA coordinates (the
-target of stop 18, which lost to RKD). It starts at the least-squares map of the student as it is, so a fine-tuned
+know about each face must be linearly readable from the 32-D embedding. With `--face-target code` the target is the
+teachers' principal code of the embedding's size and the head a rotation: the student's distances are then asked to
+be the code's, where a linear head lets a direction that tells faces apart carry little distance. It starts at the least-squares map of the student as it is, so a fine-tuned
 student is not pulled toward a random head's view in the first steps.
 """
 from __future__ import annotations
@@ -20,14 +21,24 @@ def has_target(face_targets):
 
 
 class FaceTargetHead(torch.nn.Module):
-    def __init__(self, embedding_size: int, target_size: int):
+    """A linear head, or with `rotation` an orthogonal one (for `--face-target code`): a rotation keeps distances,
+    so a student whose rotated embedding sits at the teachers' code has the code's distances between faces."""
+
+    def __init__(self, embedding_size: int, target_size: int, rotation: bool = False):
         super().__init__()
-        self.linear = torch.nn.Linear(embedding_size, target_size)
+        self.rotation = rotation
+        self.linear = torch.nn.Linear(embedding_size, target_size, bias=not rotation)
+        if rotation:
+            torch.nn.utils.parametrizations.orthogonal(self.linear)
 
     @torch.no_grad()
     def fit(self, embeddings: torch.Tensor, targets: torch.Tensor, ridge: float = 1e-3) -> float:
-        """Set the head to the ridge least-squares map from `embeddings` to `targets`; returns the mean cosine
-        distance it leaves (the per-face term's starting value)."""
+        """Set the head to the ridge least-squares map from `embeddings` to `targets` (a rotation: the orthogonal
+        Procrustes solution); returns the mean cosine distance it leaves (the per-face term's starting value)."""
+        if self.rotation:
+            u, _, vh = torch.linalg.svd(targets.double().T @ embeddings.double())
+            self.linear.weight = (u @ vh).to(self.linear.weight.dtype)
+            return float(self(embeddings.float(), targets.float()))
         x = torch.cat([embeddings.double(), torch.ones(len(embeddings), 1, dtype=torch.float64, device=embeddings.device)], 1)
         gram = x.T @ x + ridge * len(x) * torch.eye(x.shape[1], dtype=torch.float64, device=x.device)
         solution = torch.linalg.solve(gram, x.T @ targets.double())

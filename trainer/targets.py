@@ -1,5 +1,6 @@
 """Distillation targets: the teachers' cached embeddings of each face, each L2-normalised, concatenated (the batch
-distances of RKD), and centred on the mean training face for the per-face head."""
+distances of RKD), and as per-face targets: centred on the mean training face (for a linear head) or the teachers'
+best code of the embedding's size (for a rotation)."""
 from __future__ import annotations
 
 import json
@@ -48,6 +49,28 @@ def teacher_targets(entries: list[dict], tables: list[dict[str, np.ndarray]]) ->
     return targets, known
 
 
+def principal_code(train: np.ndarray, size: int):
+    """A function giving teacher embeddings as a `size`-D code, unit length as the student's: their projection on
+    the training photos' first `size` principal axes, the linear code of that size that keeps most of the teacher."""
+    from sklearn.decomposition import PCA
+
+    if not 0 < size <= min(train.shape):
+        raise TrainerError(f"a teacher code's size (--code-size, or the embedding size with --face-target code) "
+                           f"must lie between 1 and {min(train.shape)}")
+    pca = PCA(size, random_state=0).fit(train)
+
+    def code(rows: np.ndarray) -> np.ndarray:
+        out = pca.transform(rows)
+        return (out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)).astype(np.float32)
+    return code
+
+
+def teacher_code(train: np.ndarray, held_out: np.ndarray, size: int) -> np.ndarray:
+    """The held-out embeddings as principal_code's code. A student of that embedding size distils toward about
+    this (`--face-target code`), so its figures say how far the size itself lets a student come."""
+    return principal_code(train, size)(held_out)
+
+
 def centred(targets: np.ndarray, known: np.ndarray, centre: np.ndarray) -> np.ndarray:
     """Per-face targets less the teachers' mean training face, unit length; rows the teachers did not see stay
     zero. Without the centring the cosine is mostly the shared mean direction (dlib's mean face alone is within
@@ -68,8 +91,13 @@ def add_teacher_targets(cfg: TrainConfig, data, entries: list[dict], cache: Path
     print(f"teachers ({cfg.teachers}) cover {int(known.sum())} of {len(known)} training photos", file=sys.stderr)
     if cfg.embed_weight <= 0:
         return
-    centre = targets[known].mean(0)
-    data.face_targets = centred(targets, known, centre)
+    if cfg.face_target == "code":  # read through a rotation: the student's distances become the code's
+        code = principal_code(targets[known], cfg.embedding_size)
+        to_face_target = lambda rows, seen: code(rows) * seen[:, None]
+    else:  # read through a linear head
+        centre = targets[known].mean(0)
+        to_face_target = lambda rows, seen: centred(rows, seen, centre)
+    data.face_targets = to_face_target(targets, known)
     if cfg.unlabelled_cache:
         unlabelled_cache = Path(cfg.unlabelled_cache)
         manifest_path = unlabelled_cache / f"manifest{CANONICAL_SIZE}.json"
@@ -80,6 +108,6 @@ def add_teacher_targets(cfg: TrainConfig, data, entries: list[dict], cache: Path
         keep = [e for e, k in zip(unl["entries"], u_known) if k]
         unl = dict(unl, entries=keep)
         data.unlabelled_crops = load_crops(unl, None, size=cfg.input_size)[0]
-        data.unlabelled_targets = centred(u_targets[u_known], np.ones(len(keep), bool), centre)
+        data.unlabelled_targets = to_face_target(u_targets[u_known], np.ones(len(keep), bool))
         data.info["unlabelled_photos"] = len(keep)
         print(f"unlabelled faces with teacher targets: {len(keep)}", file=sys.stderr)

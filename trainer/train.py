@@ -179,7 +179,8 @@ def train(cfg: TrainConfig, data: TrainingData, log=print) -> dict:
         siamese = torch.nn.parallel.DistributedDataParallel(siamese, device_ids=[device.index] if device.type == "cuda" else None)
     face_head = None
     if data.face_targets is not None and cfg.embed_weight > 0:
-        face_head = FaceTargetHead(cfg.embedding_size, data.face_targets.shape[1]).to(device)
+        face_head = FaceTargetHead(cfg.embedding_size, data.face_targets.shape[1],
+                                   rotation=cfg.face_target == "code").to(device)
     trained = torch.nn.ModuleList([m for m in (encoder, face_head) if m is not None])
     optimizer, scheduler = build_optimizer(trained, cfg, _steps_per_epoch(cfg, data.train_labels, world))
     use_amp = cfg.amp and device.type == "cuda"
