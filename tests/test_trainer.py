@@ -369,8 +369,8 @@ def _free_port():
 class _RecordedHead(FaceTargetHead):
     made = []
 
-    def __init__(self, *args):
-        super().__init__(*args)
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
         self.made.append(self)
 
 
