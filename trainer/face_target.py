@@ -3,10 +3,12 @@ same face (concatenated, centred on the mean training face: `targets.centred`), 
 distance.
 
 The head trains with the student and is never exported. It lets the student keep its own basis: what the teachers
-know about each face must be linearly readable from the 32-D embedding. With `--face-target code` the target is the
-teachers' principal code of the embedding's size and the head a rotation: the student's distances are then asked to
-be the code's, where a linear head lets a direction that tells faces apart carry little distance. It starts at the least-squares map of the student as it is, so a fine-tuned
-student is not pulled toward a random head's view in the first steps.
+know about each face must be linearly readable from the 32-D embedding. It starts at the least-squares map of the
+student as it is, so a fine-tuned student is not pulled toward a random head's view in the first steps.
+
+With `--face-target code` the target is the teachers' principal code of the embedding's size and the head a rotation
+(starting at the Procrustes fit): the student's distances are then asked to be the code's, where a linear head lets
+a direction that tells faces apart carry little distance.
 """
 from __future__ import annotations
 

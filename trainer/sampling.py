@@ -44,7 +44,8 @@ def _photos_by_person(labels: np.ndarray) -> dict[int, np.ndarray]:
     return {k: np.asarray(v) for k, v in by_id.items()}
 
 
-def lookalike_neighbours(labels: np.ndarray, embeddings: np.ndarray, known: np.ndarray, count: int) -> dict[int, np.ndarray]:
+def lookalike_neighbours(labels: np.ndarray, embeddings: np.ndarray, known: np.ndarray,
+                         count: int) -> dict[int, np.ndarray]:
     """For each person with two or more photos the teachers saw: the `count` such people nearest to them, by the
     cosine between their mean teacher embeddings."""
     people = [y for y, rows in _photos_by_person(labels[known]).items() if len(rows) > 1]
