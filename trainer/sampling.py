@@ -48,9 +48,9 @@ def lookalike_neighbours(labels: np.ndarray, embeddings: np.ndarray, known: np.n
                          count: int) -> dict[int, np.ndarray]:
     """For each person with two or more photos the teachers saw: the `count` such people nearest to them, by the
     cosine between their mean teacher embeddings."""
-    people = [y for y, rows in _photos_by_person(labels[known]).items() if len(rows) > 1]
-    rows_of = _photos_by_person(labels)
-    means = np.stack([embeddings[rows_of[y]][known[rows_of[y]]].mean(0) for y in people])
+    seen = {y: rows[known[rows]] for y, rows in _photos_by_person(labels).items()}
+    people = [y for y, rows in seen.items() if len(rows) > 1]
+    means = np.stack([embeddings[seen[y]].mean(0) for y in people])
     means /= np.maximum(np.linalg.norm(means, axis=1, keepdims=True), 1e-12)
     count = min(count, len(people) - 1)
     if count < 1:

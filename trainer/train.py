@@ -253,11 +253,8 @@ def _lookalikes(cfg: TrainConfig, data: TrainingData, encoder: DenseNetEmbedding
     first = np.unique(labels, return_index=True)[1]
     last = len(labels) - 1 - np.unique(labels[::-1], return_index=True)[1]
     rows = np.union1d(first, last)
-    embeddings = np.zeros((len(labels), cfg.embedding_size), np.float32)
-    embeddings[rows] = embed_all(encoder, crops[torch.from_numpy(rows).to(crops.device)], cfg)
-    known = np.zeros(len(embeddings), bool)
-    known[rows] = True
-    return lookalike_neighbours(labels, embeddings, known, cfg.p * LOOKALIKE_POOL)
+    embeddings = embed_all(encoder, crops[torch.from_numpy(rows).to(crops.device)], cfg)
+    return lookalike_neighbours(labels[rows], embeddings, np.ones(len(rows), bool), cfg.p * LOOKALIKE_POOL)
 
 
 def _fit_face_head(head: FaceTargetHead, encoder: DenseNetEmbedding, data: TrainingData, cfg: TrainConfig) -> float:
