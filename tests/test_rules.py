@@ -49,6 +49,9 @@ def test_a_photo_already_enrolled_or_given_twice_is_a_problem():
     problems = enrolment_problems(index, "Ana", [[0.0, 0.0], [0.05, 0.0], [0.05, 0.0]], 0.5)
     assert problems == [(0, "is a photo already enrolled for Ana"),
                         (2, "is the same photo as another one being enrolled")]
+    # with several faces enrolled the person is searched by their mean face, but a copy of any one face is found
+    index = _index({"Ana": [[1.0, 0.0], [0.0, 1.0]]})
+    assert enrolment_problems(index, "Ana", [[0.0, 1.0]], 0.5) == [(0, "is a photo already enrolled for Ana")]
 
 
 def test_a_new_name_is_offered_the_face_that_is_nobody_yet():

@@ -48,7 +48,9 @@ class Match:
 
 
 class GalleryIndex:
-    """Embeddings of enrolled people in memory for fast 1:N search (rows grouped by person)."""
+    """Embeddings of enrolled people in memory for fast 1:N search (rows grouped by person). A person is searched by
+    their mean face (the mean of their embeddings, at their mean length): it averages out one photo's pose and light
+    (open_set.py has the measurements)."""
 
     def __init__(self, embeddings: np.ndarray, person_ids: np.ndarray, names: dict[int, str]):
         order = np.argsort(person_ids, kind="stable")
@@ -62,6 +64,13 @@ class GalleryIndex:
             starts = np.empty(0, np.int64)
         self._group_starts = starts
         self._group_ids = self.person_ids[starts] if len(starts) else np.empty(0, np.int64)
+        self.mean_faces = np.empty((0, self.embeddings.shape[1]), np.float32)
+        if len(starts):
+            counts = np.diff(np.r_[starts, len(self.person_ids)])[:, None]
+            mean = np.add.reduceat(self.embeddings, starts, axis=0) / counts
+            length = np.add.reduceat(np.sqrt(self.sq_norms)[:, None], starts) / counts
+            mean_length = np.maximum(np.linalg.norm(mean, axis=1, keepdims=True), 1e-12)
+            self.mean_faces = (mean * (length / mean_length)).astype(np.float32)
 
     @classmethod
     def empty(cls) -> "GalleryIndex":
@@ -83,11 +92,10 @@ class GalleryIndex:
         return next((pid for pid, n in self.names.items() if name_key(n) == wanted), None)
 
     def nearest(self, query: np.ndarray, k: int = 5) -> list[Match]:
-        """The k nearest people (by their closest enrolled face), nearest first."""
+        """The k nearest people (by their mean face), nearest first."""
         if len(self.embeddings) == 0:
             return []
-        d = distances(query, self.embeddings, self.sq_norms)
-        per_person = np.minimum.reduceat(d, self._group_starts)
+        per_person = distances(query, self.mean_faces)
         k = min(k, len(per_person))
         top = np.argpartition(per_person, k - 1)[:k]
         top = top[np.argsort(per_person[top])]
@@ -178,7 +186,8 @@ def enrolment_problems(index: GalleryIndex, name: str, embeddings, threshold: fl
     problems = []
     for k, e in enumerate(embeddings):
         nearest = index.nearest(e, k=len(index.names) or 1) if len(index) else []
-        copy = [m.name for m in nearest if m.distance < SAME_PHOTO_DISTANCE]
+        same_photo = distances(e, index.embeddings) < SAME_PHOTO_DISTANCE if len(index) else []
+        copy = [index.names[int(p)] for p in index.person_ids[same_photo]]
         if copy or any(distance(e, other) < SAME_PHOTO_DISTANCE for other in embeddings[:k]):
             problems.append((k, f"is a photo already enrolled for {copy[0]}" if copy else
                              "is the same photo as another one being enrolled"))
