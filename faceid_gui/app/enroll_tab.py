@@ -164,7 +164,7 @@ class EnrollTab(QWidget):
             self._add_candidate(new_face, f"{path_name(path)} · face {k + 1} of {n}" if n > 1 else None, checked=k == pick)
 
     def _likeliest(self, new_faces: list[NewFace]) -> tuple[int, str]:
-        """Which face of a group photo to check, and why: the one nearest the named person's enrolled faces
+        """Which face of a group photo to check, and why: the one nearest the named person's mean face
         (engine.likeliest_face), else the largest that is nobody enrolled yet (unenrolled_face), else the largest."""
         name = self.name.text().strip()
         try:

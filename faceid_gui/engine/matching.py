@@ -204,16 +204,15 @@ def enrolment_problems(index: GalleryIndex, name: str, embeddings, threshold: fl
 
 
 def likeliest_face(index: GalleryIndex, name: str, embeddings) -> int | None:
-    """Which face of a group photo to offer for `name`: the one nearest the person's enrolled faces, or None when
-    nobody of that name is enrolled yet (then the caller offers the largest)."""
+    """Which face of a group photo to offer for `name`: the one nearest the person's mean face (as 1:N searches), or
+    None when nobody of that name is enrolled yet (then the caller offers the largest)."""
     own_id = index.person_id(name)
     if own_id is None or not len(embeddings):
         return None
-    own = index.embeddings[index.person_ids == own_id]
+    own = index.mean_faces[index._group_ids == own_id]
     if not len(own):  # enrolled with another model only: nothing of theirs to compare with
         return None
-    nearest = [float(distances(np.asarray(e, np.float32), own).min()) for e in embeddings]
-    return int(np.argmin(nearest))
+    return int(np.argmin(distances(own[0], np.asarray(embeddings, np.float32))))
 
 
 def unenrolled_face(index: GalleryIndex, embeddings, threshold: float) -> int | None:
