@@ -3,22 +3,22 @@ at a target however many people are enrolled, and what that costs the enrolled p
 
 With N faces enrolled a stranger gets about N chances to come within the threshold of someone, so each face counts,
 not each person (on CelebA, 5 people with 3 photos each and a bound computed for 5 chances let 3.4 % of strangers
-through against a 1 % target). That holds for the mean face a person is searched by (matching.GalleryIndex): on
-the shipped model's validation people a stranger came within 0.45 of a 3-face mean face as often as of the nearest
-of those 3 faces (1.27 %), and of a 2-face one 1.04 % of the time where 2 chances at one face's 0.53 % allow 1.06 %.
-With 3 photos enrolled a person, the mean face left 35.6 % of their other photos unnamed against 40.6 % by the
-nearest face (10 people enrolled; 70.5 % against 75.3 % with 100), strangers named 0.5 % against 0.4 % (0.16 %
-against 0.10 %), under this rule with the 1 % target. At a per-pair false accept rate
-FAR(t) the false-positive identification rate (FPIR, NIST's name for "a stranger was given a name") is at most
-1 - (1 - FAR(t))^N, so the threshold is the largest distance whose FAR keeps that at or below the target. FAR(t) is
-read from the model's validation curve (people it never trained on, every pair of their photos compared), and
-taken at the upper end of what that evidence allows (a one-sided 95 % Wilson bound): FAR(t) is a count (on CelebA
-the point estimate from 10,000 sampled pairs let 1.3 % of strangers through a 1 % target with 5 people enrolled).
-The bound counts one trial per pair of validation people, not per pair of photos, since one person's photos do not
-fail independently (`model_file.stranger_evidence`). The ratio test (matching.decide) only lowers FPIR further; the
-false-negative identification rate (FNIR: an enrolled person's photo does not get their name) grows with N instead,
-estimated from the curve as FRR(t).
-When no distance is vouched for, nobody is named, and the words say so.
+through against a 1 % target). That holds for the mean face a person is searched by (matching.GalleryIndex): on the
+validation people of the model shipped at stop 28 (trainer/RESULTS.md, stop 29) a stranger came within 0.45 of a
+3-face mean face as often as of the nearest of those 3 faces (1.27 %), and of a 2-face one 1.04 % of the time where
+2 chances at one face's 0.53 % allow 1.06 %. With 3 photos enrolled a person, the mean face left 35.6 % of their
+other photos unnamed against 40.6 % by the nearest face (10 people enrolled; 70.5 % against 75.3 % with 100),
+strangers named 0.5 % against 0.4 % (0.16 % against 0.10 %), under this rule with the 1 % target. At a per-pair
+false accept rate FAR(t) the false-positive identification rate (FPIR, NIST's name for "a stranger was given a
+name") is at most 1 - (1 - FAR(t))^N, so the threshold is the largest distance whose FAR keeps that at or below the
+target. FAR(t) is read from the model's validation curve (people it never trained on, every pair of their photos
+compared), and taken at the upper end of what that evidence allows (a one-sided 95 % Wilson bound): FAR(t) is a
+count (on CelebA the point estimate from 10,000 sampled pairs let 1.3 % of strangers through a 1 % target with 5
+people enrolled). The bound counts one trial per pair of validation people, not per pair of photos, since one
+person's photos do not fail independently (`model_file.stranger_evidence`). The ratio test (matching.decide) only
+lowers FPIR further; the false-negative identification rate (FNIR: an enrolled person's photo does not get their
+name) grows with N instead, estimated from the curve as FRR(t), what one enrolled photo a person would leave
+(several leave fewer). When no distance is vouched for, nobody is named, and the words say so.
 """
 from __future__ import annotations
 
@@ -124,8 +124,8 @@ def rule_in_words(rule: OpenSetRule) -> str:
                 f"model.")
     limit = "your threshold" if rule.capped else f"a target of {one_in(rule.target_fpir)}"
     return (f"With {who}, at most {one_in(rule.fpir_bound)} strangers would be given a name ({limit}): a face is "
-            f"named only within {rule.threshold:.3f} of someone, and about {one_in(rule.fnir)} photos of enrolled "
-            f"people will then go unnamed.")
+            f"named only within {rule.threshold:.3f} of someone, and about {one_in(rule.fnir)} photos of someone "
+            f"enrolled with one photo will then go unnamed (fewer with several: their mean face is searched).")
 
 
 def open_set_report(embeddings, labels, curve, sizes=REPORT_SIZES, target_fpir: float = DEFAULT_FPIR,
