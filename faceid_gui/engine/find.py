@@ -24,17 +24,16 @@ class Found:
 def find_person(library, index: GalleryIndex, name: str, threshold: float, band=None, under: Path | None = None,
                 include_different: bool = False) -> list[Found]:
     """Photos of the library (under a folder, when given) by the nearest distance of any of their faces to the
-    person's enrolled faces, nearest first; photos whose best face is "different" only when asked for. No library
-    (None: nothing was ever scanned) finds nothing, once the name is known."""
+    person's mean face (as 1:N searches), nearest first; photos whose best face is "different" only when asked for.
+    No library (None: nothing was ever scanned) finds nothing, once the name is known."""
     person = index.person_id(name)
     if person is None:
         raise GalleryError(f"no one called {name!r} in the gallery (with faces of the model in use)")
-    own = index.embeddings[index.person_ids == person]
+    own = index.mean_faces[index.group_ids == person]
     faces = [] if library is None else library.faces("f.ignored = 0")
-    if not faces:
+    if not faces or not len(own):  # nothing scanned, or the person has no face of the model in use
         return []
-    embeddings = np.stack([f.embedding for f in faces])
-    nearest = np.min(np.stack([distances(e, embeddings) for e in own]), axis=0)
+    nearest = distances(own[0], np.stack([f.embedding for f in faces]))
     prefix = None if under is None else str(Path(os.path.abspath(under))) + os.sep
     best: dict[str, Found] = {}
     for face, d in zip(faces, nearest):

@@ -63,7 +63,7 @@ class GalleryIndex:
         else:
             starts = np.empty(0, np.int64)
         self._group_starts = starts
-        self._group_ids = self.person_ids[starts] if len(starts) else np.empty(0, np.int64)
+        self.group_ids = self.person_ids[starts] if len(starts) else np.empty(0, np.int64)
         self.mean_faces = np.empty((0, self.embeddings.shape[1]), np.float32)
         if len(starts):
             counts = np.diff(np.r_[starts, len(self.person_ids)])[:, None]
@@ -83,7 +83,7 @@ class GalleryIndex:
     @property
     def people(self) -> int:
         """How many people have a usable face (the open-set rule counts their faces: len(index))."""
-        return len(self._group_ids)
+        return len(self.group_ids)
 
     def person_id(self, name: str) -> int | None:
         """The id of the enrolled person of this name, matched as the gallery matches names (case, Unicode
@@ -99,7 +99,7 @@ class GalleryIndex:
         k = min(k, len(per_person))
         top = np.argpartition(per_person, k - 1)[:k]
         top = top[np.argsort(per_person[top])]
-        return [Match(int(self._group_ids[i]), self.names[int(self._group_ids[i])], float(per_person[i])) for i in top]
+        return [Match(int(self.group_ids[i]), self.names[int(self.group_ids[i])], float(per_person[i])) for i in top]
 
 
 # 1:N: the nearest person is named only when clearly closer than the second nearest (Lowe's ratio test). A ratio, not a
@@ -209,7 +209,7 @@ def likeliest_face(index: GalleryIndex, name: str, embeddings) -> int | None:
     own_id = index.person_id(name)
     if own_id is None or not len(embeddings):
         return None
-    own = index.mean_faces[index._group_ids == own_id]
+    own = index.mean_faces[index.group_ids == own_id]
     if not len(own):  # enrolled with another model only: nothing of theirs to compare with
         return None
     return int(np.argmin(distances(own[0], np.asarray(embeddings, np.float32))))
