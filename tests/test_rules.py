@@ -86,3 +86,13 @@ def test_a_merge_can_be_undone(tmp_path):
         gallery.unmerge(merged)
         assert [(p.name, p.faces) for p in gallery.people()] == [("Amidala", 1), ("Padme", 1)]
         assert [f.source for f in gallery.faces("Padme")] == ["a.jpg"]
+
+
+def test_find_refuses_a_person_with_no_face_of_the_model_in_use():
+    from faceid_gui.engine.errors import GalleryError
+    from faceid_gui.engine.find import find_person
+
+    index = GalleryIndex(np.array([[1.0, 0.0]], np.float32), np.array([1]), {1: "Ana", 2: "Bo"})  # Bo: another model
+    assert find_person(None, index, "Ana", 0.5) == []
+    with pytest.raises(GalleryError, match="no one called 'Bo'"):
+        find_person(None, index, "Bo", 0.5)
