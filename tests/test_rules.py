@@ -5,6 +5,8 @@ import pytest
 
 from faceid_gui.engine import (DIFFERENT, SAME, UNCERTAIN, Gallery, GalleryIndex, ModelError, ModelFile, NameVote,
                                NewFace, enrolment_problems, judge, model_metadata, unenrolled_face)
+from faceid_gui.engine.errors import GalleryError
+from faceid_gui.engine.find import find_person
 
 CURVE = [(t / 10, max(0.0, (t - 3) / 7), max(0.0, (8 - t) / 8)) for t in range(0, 13)]  # FAR rises, FRR falls
 MODEL = ModelFile.from_metadata(model_metadata(embedding_size=2, input_size=64, mean=[0.5] * 3, std=[0.5] * 3,
@@ -89,9 +91,6 @@ def test_a_merge_can_be_undone(tmp_path):
 
 
 def test_find_refuses_a_person_with_no_face_of_the_model_in_use():
-    from faceid_gui.engine.errors import GalleryError
-    from faceid_gui.engine.find import find_person
-
     index = GalleryIndex(np.array([[1.0, 0.0]], np.float32), np.array([1]), {1: "Ana", 2: "Bo"})  # Bo: another model
     assert find_person(None, index, "Ana", 0.5) == []
     with pytest.raises(GalleryError, match="no one called 'Bo'"):

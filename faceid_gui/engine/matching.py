@@ -57,7 +57,6 @@ class GalleryIndex:
         self.embeddings = np.ascontiguousarray(embeddings[order], dtype=np.float32)
         self.person_ids = person_ids[order]
         self.names = names
-        self.sq_norms = np.einsum("ij,ij->i", self.embeddings, self.embeddings)
         if len(self.person_ids):
             starts = np.flatnonzero(np.r_[True, self.person_ids[1:] != self.person_ids[:-1]])
         else:
@@ -68,7 +67,7 @@ class GalleryIndex:
         if len(starts):
             counts = np.diff(np.r_[starts, len(self.person_ids)])[:, None]
             mean = np.add.reduceat(self.embeddings, starts, axis=0) / counts
-            length = np.add.reduceat(np.sqrt(self.sq_norms)[:, None], starts) / counts
+            length = np.add.reduceat(np.linalg.norm(self.embeddings, axis=1, keepdims=True), starts) / counts
             mean_length = np.maximum(np.linalg.norm(mean, axis=1, keepdims=True), 1e-12)
             self.mean_faces = (mean * (length / mean_length)).astype(np.float32)
 
