@@ -27,13 +27,13 @@ def find_person(library, index: GalleryIndex, name: str, threshold: float, band=
     person's mean face (as 1:N searches), nearest first; photos whose best face is "different" only when asked for.
     No library (None: nothing was ever scanned) finds nothing, once the name is known."""
     person = index.person_id(name)
-    own = index.mean_faces[index.group_ids == person]
-    if person is None or not len(own):  # nobody, or enrolled with another model only
+    own = index.mean_face(person)
+    if own is None:  # nobody, or enrolled with another model only
         raise GalleryError(f"no one called {name!r} in the gallery (with faces of the model in use)")
     faces = [] if library is None else library.faces("f.ignored = 0")
     if not faces:
         return []
-    nearest = distances(own[0], np.stack([f.embedding for f in faces]))
+    nearest = distances(own, np.stack([f.embedding for f in faces]))
     prefix = None if under is None else str(Path(os.path.abspath(under))) + os.sep
     best: dict[str, Found] = {}
     for face, d in zip(faces, nearest):

@@ -57,14 +57,11 @@ class GalleryIndex:
         self.embeddings = np.ascontiguousarray(embeddings[order], dtype=np.float32)
         self.person_ids = person_ids[order]
         self.names = names
-        if len(self.person_ids):
-            starts = np.flatnonzero(np.r_[True, self.person_ids[1:] != self.person_ids[:-1]])
-        else:
-            starts = np.empty(0, np.int64)
-        self._group_starts = starts
-        self.group_ids = self.person_ids[starts] if len(starts) else np.empty(0, np.int64)
+        self.group_ids = np.empty(0, np.int64)
         self.mean_faces = np.empty((0, self.embeddings.shape[1]), np.float32)
-        if len(starts):
+        if len(self.person_ids):  # each person's first row (rows are sorted by person), then their mean face
+            starts = np.flatnonzero(np.r_[True, self.person_ids[1:] != self.person_ids[:-1]])
+            self.group_ids = self.person_ids[starts]
             counts = np.diff(np.r_[starts, len(self.person_ids)])[:, None]
             mean = np.add.reduceat(self.embeddings, starts, axis=0) / counts
             length = np.add.reduceat(np.linalg.norm(self.embeddings, axis=1, keepdims=True), starts) / counts
@@ -89,6 +86,11 @@ class GalleryIndex:
         spelling, spaces: names.name_key); None if nobody."""
         wanted = name_key(name)
         return next((pid for pid, n in self.names.items() if name_key(n) == wanted), None)
+
+    def mean_face(self, person_id: int | None) -> np.ndarray | None:
+        """The person's mean face, or None when they have no face of the model in use (or are nobody)."""
+        rows = np.flatnonzero(self.group_ids == person_id)
+        return self.mean_faces[rows[0]] if len(rows) else None
 
     def nearest(self, query: np.ndarray, k: int = 5) -> list[Match]:
         """The k nearest people (by their mean face), nearest first."""
@@ -208,10 +210,10 @@ def likeliest_face(index: GalleryIndex, name: str, embeddings) -> int | None:
     own_id = index.person_id(name)
     if own_id is None or not len(embeddings):
         return None
-    own = index.mean_faces[index.group_ids == own_id]
-    if not len(own):  # enrolled with another model only: nothing of theirs to compare with
+    own = index.mean_face(own_id)
+    if own is None:  # enrolled with another model only: nothing of theirs to compare with
         return None
-    return int(np.argmin(distances(own[0], np.asarray(embeddings, np.float32))))
+    return int(np.argmin(distances(own, np.asarray(embeddings, np.float32))))
 
 
 def unenrolled_face(index: GalleryIndex, embeddings, threshold: float) -> int | None:
