@@ -20,11 +20,13 @@ CURVE = [[0.2, 0.0, 0.8], [0.4, 0.1, 0.4], [0.6, 0.3, 0.1]]
 
 def test_metadata_round_trip_keeps_every_field_and_unknown_keys():
     raw = model_metadata(**BASE, metrics={"validation": {"roc_auc": 0.83}}, rate_curve=CURVE,
+                         mean_face_frr={"3": [0.5, 0.2, 0.0]},
                          extra={"date": "2026-01-01", "model_config": {"growth_rate": 16}})
     assert all(k.startswith(METADATA_PREFIX) for k in raw) and json.loads(raw["faceid.format_version"]) == FORMAT_VERSION
     model = ModelFile.from_metadata(raw)
     assert (model.embedding_size, model.input_size, model.threshold, model.margin) == (32, 64, 0.5, 1.0)
     assert model.mean == (0.5, 0.5, 0.5) and model.validation_auc == pytest.approx(0.83)
+    assert model.mean_face_frr == {3: (0.5, 0.2, 0.0)}
     assert model.extra == {"date": "2026-01-01", "model_config": {"growth_rate": 16}}
     assert ModelFile.from_metadata(model.to_metadata()) == model
 
@@ -44,6 +46,10 @@ def test_rates_interpolate_the_validation_curve():
     ("std", "[0.5, 0, 0.5]", "invalid faceid metadata"),
     ("rate_curve", "[[0.5, 0.1, 0.2], [0.1, 0.0, 0.9]]", "invalid faceid metadata"),  # thresholds not ascending
     ("rate_curve", '"steep"', "invalid faceid metadata"),
+    ("mean_face_frr", '{"3": [0.5, 0.2]}', "invalid faceid metadata"),  # not one FRR per row of the curve
+    ("mean_face_frr", '{"1": [0.8, 0.4, 0.1]}', "invalid faceid metadata"),  # one photo is the curve's own FRR
+    ("mean_face_frr", '{"3": [0.8, 1.4, 0.1]}', "invalid faceid metadata"),
+    ("mean_face_frr", '[0.8, 0.4, 0.1]', "invalid faceid metadata"),
     ("distance", '"cosine"', "is not faceid's"),
 ])
 def test_bad_values_are_refused_with_a_clear_error(key, value, message):

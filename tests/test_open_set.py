@@ -3,8 +3,8 @@ answer for a face does not depend on how many candidates are listed."""
 import numpy as np
 import pytest
 
-from faceid_gui.engine import (AMBIGUOUS, GalleryIndex, check_fpir, identify_all, open_set_report, open_set_rule,
-                               rule_in_words)
+from faceid_gui.engine import (AMBIGUOUS, GalleryIndex, ModelFile, check_fpir, gallery_rule, identify_all,
+                               model_metadata, open_set_report, open_set_rule, rule_in_words)
 from faceid_gui.engine.matching import distances
 from faceid_gui.engine.open_set import pair_far_allowed
 
@@ -46,6 +46,29 @@ def test_threshold_is_calibrated_on_the_curve_and_capped_by_the_users():
     assert capped.threshold == 0.3 and capped.capped and "your threshold" in rule_in_words(capped)
     assert "100 people enrolled" in rule_in_words(many) and "1 in 100" in rule_in_words(many)
     assert open_set_rule((), 5, 0.01, ceiling=0.4).threshold == 0.4  # no curve: the user's threshold as it is
+
+
+def test_fnir_is_estimated_for_as_many_photos_as_the_people_enrolled_with():
+    curve = [(0.0, 0.0, 1.0), (0.5, 0.01, 0.5), (1.0, 0.1, 0.1), (1.5, 1.0, 0.0)]
+    mean_face = {2: (1.0, 0.3, 0.05, 0.0), 3: (1.0, 0.2, 0.02, 0.0)}
+    one = open_set_rule(curve, 12, 0.01, photos_each=1, mean_face_frr=mean_face)
+    three = open_set_rule(curve, 12, 0.01, photos_each=3, mean_face_frr=mean_face)
+    four = open_set_rule(curve, 12, 0.01, photos_each=4, mean_face_frr=mean_face)
+    assert three.threshold == one.threshold  # the threshold counts faces; only the estimate changes
+    assert one.fnir_photos == 1 and three.fnir_photos == four.fnir_photos == 3
+    assert one.fnir > three.fnir == four.fnir
+    assert "enrolled with 3 photos" in rule_in_words(four) and "enrolled with one photo" in rule_in_words(one)
+    assert open_set_rule(curve, 12, 0.01, photos_each=3).fnir == one.fnir  # an older model: one photo's FRR
+
+
+def test_the_gallery_rule_estimates_fnir_for_the_typical_number_of_photos_a_person():
+    model = ModelFile.from_metadata(model_metadata(
+        embedding_size=4, input_size=32, mean=(0.5,) * 3, std=(0.5,) * 3, threshold=1.0, margin=None,
+        architecture="toy", trained_on="toy", rate_curve=[(0.0, 0.0, 1.0), (1.0, 0.01, 0.5), (2.0, 1.0, 0.0)],
+        mean_face_frr={"2": [1.0, 0.3, 0.0], "3": [1.0, 0.2, 0.0]}))
+    people = np.array([1, 1, 1, 2, 2, 2, 3])  # two people with 3 photos, one with 1: typically 3
+    index = GalleryIndex(np.eye(4, dtype=np.float32)[people % 4], people, {1: "a", 2: "b", 3: "c"})
+    assert gallery_rule(model, index).fnir_photos == 3
 
 
 def test_strangers_stay_at_the_target_fpir_at_every_gallery_size():

@@ -15,6 +15,8 @@ from faceid_gui.engine.errors import FaceIdError
 from .errors import TrainerError
 from .config import OPTION_HELP, TrainConfig
 
+CURVES = ("rate_curve", "mean_face_frr")  # per-threshold lists the printed JSON leaves out
+
 
 def _cache_for(data: Path, cache: Path | None) -> Path:
     if cache:
@@ -98,7 +100,7 @@ def cmd_train(args, prepared=None) -> Path:
     if cfg.distill_weight > 0 or cfg.embed_weight > 0 or teacher_lookalikes:
         add_teacher_targets(cfg, data, split_entries(manifest, splits["train"]), _cache_for(args.data, args.cache))
     best = train(cfg, data)
-    print(json.dumps({"best": {k: v for k, v in best.items() if k != "rate_curve"}}))
+    print(json.dumps({"best": {k: v for k, v in best.items() if k not in CURVES}}))
     return Path(cfg.out) / "best.pt"
 
 
@@ -135,7 +137,7 @@ def cmd_average(args) -> int:
     va_x, va_y, _ = load_crops(manifest, splits["val"], size=size)
     metrics = evaluate(encoder, torch.from_numpy(va_x), va_y, TrainConfig.from_dict(state["train_config"]))
     save_checkpoint(args.output, averaged_state(encoder, state, args.checkpoints, metrics))
-    print(json.dumps({k: v for k, v in metrics.items() if k != "rate_curve"}))
+    print(json.dumps({k: v for k, v in metrics.items() if k not in CURVES}))
     return 0
 
 

@@ -28,7 +28,8 @@ def evaluate_onnx(model: Path, crops: np.ndarray, labels: np.ndarray, no_face: i
     from faceid_gui.engine import open_set_report
 
     info = embedder.info
-    open_set = (open_set_report(emb, labels, info.rate_curve, stranger_pairs=info.stranger_pairs)
+    open_set = (open_set_report(emb, labels, info.rate_curve, stranger_pairs=info.stranger_pairs,
+                                mean_face_frr=info.mean_face_frr)
                 if info.rate_curve else [])
     return evaluate_embeddings(emb, labels, threshold, report_dir,
                                {"model": Path(model).name, "images_without_face": int(no_face),

@@ -26,12 +26,13 @@ def metadata_for(encoder: DenseNetEmbedding, metrics: dict, trained_on: str, mar
                  trained: bool = True, extra: dict | None = None) -> dict[str, str]:
     """The model file's metadata: the network's contract and what validation measured (threshold, rule, curve)."""
     cfg = encoder.config
-    scalars = {k: v for k, v in metrics.items() if isinstance(v, (int, float, str)) and k != "rate_curve"}
+    scalars = {k: v for k, v in metrics.items() if isinstance(v, (int, float, str))}
     return model_metadata(
         embedding_size=cfg.embedding_size, input_size=cfg.input_size, mean=cfg.mean, std=cfg.std,
         threshold=metrics["threshold"], margin=margin, trained_on=trained_on,
         architecture=cfg.describe(),
-        metrics={"validation": scalars}, rate_curve=metrics.get("rate_curve") or (), trained=trained,
+        metrics={"validation": scalars}, rate_curve=metrics.get("rate_curve") or (),
+        mean_face_frr=metrics.get("mean_face_frr") or {}, trained=trained,
         extra={"model_config": cfg.to_dict(), "threshold_rule": metrics.get("threshold_rule"),
                "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"), **(extra or {})})
 
@@ -97,7 +98,8 @@ def open_set_rows(embeddings: np.ndarray, labels: np.ndarray, metrics: dict) -> 
     each), the rest as strangers, at the default target (engine/open_set.py)."""
     from faceid_gui.engine import open_set_report
 
-    return open_set_report(embeddings, labels, metrics["rate_curve"], stranger_pairs=stranger_evidence(metrics))
+    return open_set_report(embeddings, labels, metrics["rate_curve"], stranger_pairs=stranger_evidence(metrics),
+                           mean_face_frr={int(k): v for k, v in (metrics.get("mean_face_frr") or {}).items()})
 
 
 def export_checkpoint(checkpoint: Path, output: Path, validation: tuple[np.ndarray, np.ndarray] | None = None,

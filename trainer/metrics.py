@@ -143,3 +143,40 @@ def verification_report(dist: np.ndarray, same: np.ndarray, threshold: float | N
         report.update({"threshold": threshold, "accuracy_at_threshold": accuracy_at(dist, same, threshold),
                        "far_at_threshold": far, "frr_at_threshold": frr})
     return report
+
+
+MEAN_FACE_PHOTOS = (2, 3, 5)  # photos a person enrolled with, for the app's FNIR estimate (engine/open_set.py)
+
+
+def mean_face_frr(embeddings: np.ndarray, labels: np.ndarray, thresholds: np.ndarray,
+                  photos=MEAN_FACE_PHOTOS, draws: int = 10, seed: int = 0) -> dict[str, list[float]]:
+    """FRR at each threshold of a photo against the mean face of k other photos of its person (the face the app's
+    1:N search compares with: matching.GalleryIndex), for each k: what a person enrolled with k photos leaves
+    unnamed before anyone else comes into it. Every person with more than k photos, `draws` random choices of k."""
+    from faceid_gui.engine.matching import GalleryIndex
+
+    embeddings, labels = np.asarray(embeddings, np.float32), np.asarray(labels)
+    people, counts = np.unique(labels, return_counts=True)
+    rng = np.random.default_rng(seed)
+    curves = {}
+    for k in photos:
+        mates = []
+        for _ in range(draws):
+            enrolled, owners, probes, probe_owners = [], [], [], []
+            for pid, person in enumerate(people[counts > k]):
+                own = rng.permutation(np.flatnonzero(labels == person))
+                enrolled += own[:k].tolist()
+                owners += [pid] * k
+                probes += own[k:].tolist()
+                probe_owners += [pid] * (len(own) - k)
+            if not probes:
+                break
+            index = GalleryIndex(embeddings[enrolled], np.array(owners), {})
+            rows = np.searchsorted(index.group_ids, probe_owners)  # group_ids are sorted person ids
+            diff = embeddings[probes].astype(np.float64) - index.mean_faces[rows]
+            mates.append(np.sqrt((diff ** 2).sum(1) + DISTANCE_EPS))
+        if mates:
+            mates = np.sort(np.concatenate(mates))
+            frr = 1 - np.searchsorted(mates, thresholds, side="left") / len(mates)
+            curves[str(k)] = [round(float(r), 5) for r in frr]
+    return curves

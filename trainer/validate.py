@@ -8,8 +8,8 @@ import torch
 from .augment import to_input
 from .config import TrainConfig
 from .data import evaluation_pairs
-from .metrics import (CURVE_ROWS, best_threshold, calibration_curve, every_pair, pair_distances, threshold_for_far,
-                      verification_report)
+from .metrics import (CURVE_ROWS, best_threshold, calibration_curve, every_pair, mean_face_frr, pair_distances,
+                      threshold_for_far, verification_report)
 from .model import DenseNetEmbedding
 
 
@@ -40,7 +40,9 @@ def calibrate(emb: np.ndarray, labels: np.ndarray, cfg: TrainConfig) -> dict:
     report["threshold_rule"] = (f"largest distance with FAR <= {cfg.threshold_far} on every pair of validation "
                                 "people's photos" if cfg.threshold_far is not None else
                                 "best accuracy on validation people")
-    report["rate_curve"] = calibration_curve(every_d, every_same, np.linspace(0.0, 2.0, CURVE_ROWS))
+    thresholds = np.linspace(0.0, 2.0, CURVE_ROWS)
+    report["rate_curve"] = calibration_curve(every_d, every_same, thresholds)
+    report["mean_face_frr"] = mean_face_frr(emb, labels, thresholds)  # the app's FNIR estimate for several photos
     people = len(np.unique(labels))
     report["curve_people_pairs"] = people * (people - 1) // 2  # see engine/open_set.py: the bound's evidence
     return report

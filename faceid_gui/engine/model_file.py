@@ -62,6 +62,9 @@ class ModelFile:
     metrics: dict = field(default_factory=dict)
     # (threshold, FAR, FRR) rows, thresholds ascending, measured on validation people the model never trained on.
     rate_curve: tuple[tuple[float, float, float], ...] = ()
+    # {k: FRR at each of the curve's thresholds} of a photo against the mean face of k other photos of its person
+    # (k >= 2; k = 1 is the curve's own FRR): the FNIR the app estimates for people enrolled with several photos.
+    mean_face_frr: dict[int, tuple[float, ...]] = field(default_factory=dict)
     extra: dict = field(default_factory=dict)  # anything else the trainer recorded (config, data, date), kept as-is
 
     def __post_init__(self):
@@ -76,6 +79,7 @@ class ModelFile:
                 raise ValueError("std")
             set_(self, "threshold", _positive_float(self.threshold))
             set_(self, "rate_curve", _curve(self.rate_curve))
+            set_(self, "mean_face_frr", _mean_face_frr(self.mean_face_frr, len(self.rate_curve)))
         except (TypeError, ValueError, OverflowError):
             shown = {k: getattr(self, k) for k in REQUIRED}
             raise ModelError(f"invalid faceid metadata {json.dumps(shown, default=str)[:200]}") from None
@@ -104,6 +108,7 @@ class ModelFile:
         values = {k: v for k, v in meta.items() if k in known}
         extra = {k: v for k, v in meta.items() if k not in known and k not in ("distance", "color", "alignment")}
         values["rate_curve"] = values.get("rate_curve") or ()
+        values["mean_face_frr"] = values.get("mean_face_frr") or {}
         values["trained"] = bool(values.get("trained", True))
         for text in ("architecture", "trained_on"):
             values[text] = str(values.get(text, "unknown"))
@@ -116,7 +121,8 @@ class ModelFile:
                "alignment": ALIGNMENT, "distance": DISTANCE_DEFINITION, "threshold": self.threshold,
                "margin": self.margin, "architecture": self.architecture, "trained": self.trained,
                "trained_on": self.trained_on, "metrics": self.metrics,
-               "rate_curve": [list(row) for row in self.rate_curve]}
+               "rate_curve": [list(row) for row in self.rate_curve],
+               "mean_face_frr": {str(k): list(v) for k, v in self.mean_face_frr.items()}}
         out.update(self.extra)
         return out
 
@@ -218,11 +224,12 @@ def fine_curve(rate_curve) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 def model_metadata(*, embedding_size: int, input_size: int, mean, std, threshold: float, margin: float | None,
                    architecture: str, trained_on: str, metrics: dict | None = None, rate_curve=(),
-                   trained: bool = True, extra: dict | None = None) -> dict[str, str]:
+                   mean_face_frr: dict | None = None, trained: bool = True, extra: dict | None = None) -> dict[str, str]:
     """For the trainer's export: plain values in, validated metadata_props out."""
     return ModelFile(embedding_size=embedding_size, input_size=input_size, mean=mean, std=std, threshold=threshold,
                      margin=margin, architecture=architecture, trained_on=trained_on, metrics=metrics or {},
-                     rate_curve=rate_curve or (), trained=trained, extra=extra or {}).to_metadata()
+                     rate_curve=rate_curve or (), mean_face_frr=mean_face_frr or {}, trained=trained,
+                     extra=extra or {}).to_metadata()
 
 
 def _positive_int(value) -> int:
@@ -251,3 +258,15 @@ def _curve(rows) -> tuple[tuple[float, float, float], ...]:
     if curve and (not np.isfinite(curve).all() or np.any(np.diff([row[0] for row in curve]) < 0)):
         raise ValueError("rate_curve")
     return curve
+
+
+def _mean_face_frr(curves, rows: int) -> dict[int, tuple[float, ...]]:
+    if not isinstance(curves, dict):
+        raise ValueError("mean_face_frr")
+    out = {}
+    for k, frr in curves.items():
+        k, frr = _positive_int(k), tuple(float(r) for r in frr)
+        if k < 2 or len(frr) != rows or not all(0.0 <= r <= 1.0 for r in frr):  # NaN fails the range too
+            raise ValueError("mean_face_frr")
+        out[k] = frr
+    return dict(sorted(out.items()))

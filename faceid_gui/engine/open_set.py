@@ -17,8 +17,9 @@ count (on CelebA the point estimate from 10,000 sampled pairs let 1.3 % of stran
 people enrolled). The bound counts one trial per pair of validation people, not per pair of photos, since one
 person's photos do not fail independently (`model_file.stranger_evidence`). The ratio test (matching.decide) only
 lowers FPIR further; the false-negative identification rate (FNIR: an enrolled person's photo does not get their
-name) grows with N instead, estimated from the curve as FRR(t), what one enrolled photo a person would leave
-(several leave fewer). When no distance is vouched for, nobody is named, and the words say so.
+name) grows with N instead, estimated as FRR(t) against the mean face of as many photos as the gallery's people
+typically have (the model's `mean_face_frr`, calibrated on its validation people; the photo-pair curve's FRR for one
+photo, or for a model without those curves). When no distance is vouched for, nobody is named, and the words say so.
 """
 from __future__ import annotations
 
@@ -71,6 +72,7 @@ class OpenSetRule:
     capped: bool  # the threshold is the ceiling (slider or --threshold), stricter than the target needs
     vouched: bool = True  # False: no distance keeps the target on the validation's evidence, nobody is named
     stranger_pairs: int | None = None  # the validation's count of stranger pairs behind the curve
+    fnir_photos: int = 1  # the enrolled photos a person `fnir` is estimated for
 
     @property
     def fpir_bound(self) -> float | None:
@@ -79,10 +81,13 @@ class OpenSetRule:
 
 
 def open_set_rule(rate_curve, faces: int, target_fpir: float = DEFAULT_FPIR, ceiling: float | None = None,
-                  people: int | None = None, stranger_pairs: int | None = None) -> OpenSetRule:
+                  people: int | None = None, stranger_pairs: int | None = None, photos_each: int = 1,
+                  mean_face_frr: dict | None = None) -> OpenSetRule:
     """The per-pair threshold for N enrolled faces (the module's rule), never above `ceiling` (the 1:1 threshold the
     user chose); `people` is only for the words; `stranger_pairs` (ModelFile.stranger_pairs) sets how far the
-    curve's FAR is trusted. A model without a rate curve cannot be calibrated: the ceiling is used as it is."""
+    curve's FAR is trusted; FNIR is estimated for a person enrolled with `photos_each` photos, from the largest
+    of the model's `mean_face_frr` curves that many photos reach. A model without a rate curve cannot be calibrated:
+    the ceiling is used as it is."""
     target_fpir = check_fpir(target_fpir)
     faces = max(int(faces), 1)
     people = faces if people is None else max(int(people), 1)
@@ -98,15 +103,22 @@ def open_set_rule(rate_curve, faces: int, target_fpir: float = DEFAULT_FPIR, cei
     capped = ceiling is not None and ceiling < threshold
     if capped:
         threshold = float(ceiling)
+    calibrated = sorted(k for k in (mean_face_frr or {}) if k <= photos_each)
+    fnir_photos = calibrated[-1] if calibrated else 1
+    thresholds = [row[0] for row in rate_curve]
+    fnir = (np.interp(threshold, thresholds, mean_face_frr[fnir_photos]) if calibrated
+            else np.interp(threshold, grid, frr))
     return OpenSetRule(faces, people, target_fpir, threshold, float(np.interp(threshold, grid, far)) if vouched else 0.0,
-                       float(np.interp(threshold, grid, frr)), capped, vouched, stranger_pairs)
+                       float(fnir), capped, vouched, stranger_pairs, fnir_photos)
 
 
 def gallery_rule(model, index, target_fpir: float = DEFAULT_FPIR, ceiling: float | None = None) -> OpenSetRule:
     """The 1:N rule for a model file (ModelFile) and a gallery as it is now (matching.GalleryIndex): what the app
     and the CLI use. The ceiling defaults to the model's own threshold."""
+    counts = np.unique(index.person_ids, return_counts=True)[1]
     return open_set_rule(model.rate_curve, len(index), target_fpir, model.threshold if ceiling is None else ceiling,
-                         people=index.people, stranger_pairs=model.stranger_pairs)
+                         people=index.people, stranger_pairs=model.stranger_pairs,
+                         photos_each=int(np.median(counts)) if len(counts) else 1, mean_face_frr=model.mean_face_frr)
 
 
 def rule_in_words(rule: OpenSetRule) -> str:
@@ -125,17 +137,23 @@ def rule_in_words(rule: OpenSetRule) -> str:
     limit = "your threshold" if rule.capped else f"a target of {one_in(rule.target_fpir)}"
     return (f"With {who}, at most {one_in(rule.fpir_bound)} strangers would be given a name ({limit}): a face is "
             f"named only within {rule.threshold:.3f} of someone, and about {one_in(rule.fnir)} photos of someone "
-            f"enrolled with one photo will then go unnamed (fewer with several: their mean face is searched).")
+            f"enrolled with {_photos(rule.fnir_photos)} will then go unnamed"
+            " (fewer with more photos: their mean face is searched).")
+
+
+def _photos(count: int) -> str:
+    return "one photo" if count == 1 else f"{count} photos"
 
 
 def open_set_report(embeddings, labels, curve, sizes=REPORT_SIZES, target_fpir: float = DEFAULT_FPIR,
                     enrolled_photos: int = 3, seed: int = 0, threshold: float | None = None,
-                    stranger_pairs: int | None = None) -> list[dict]:
+                    stranger_pairs: int | None = None, mean_face_frr: dict | None = None) -> list[dict]:
     """FPIR and FNIR of the 1:N rule on labelled embeddings (e.g. a model's validation people), one row per gallery
     size N: N people with more than `enrolled_photos` photos are enrolled with that many, their other photos are
     searched (FNIR: not given their own name; `wrong_name`: given someone else's), and every photo of the people
     not enrolled is a stranger (FPIR: given any name). `threshold` fixes the per-pair threshold instead of
-    calibrating it (to measure the old rule). Sizes that leave no stranger are skipped."""
+    calibrating it (to measure the old rule); `fnir_estimate` is what the rule's words would say (`mean_face_frr`:
+    the model's curves). Sizes that leave no stranger are skipped."""
     from .matching import NAMED, GalleryIndex, identify
 
     embeddings = np.asarray(embeddings, np.float32)
@@ -157,10 +175,11 @@ def open_set_report(embeddings, labels, curve, sizes=REPORT_SIZES, target_fpir: 
         index = GalleryIndex(embeddings[[i for _, i in gallery_rows]], np.array([p for p, _ in gallery_rows]),
                              {pid: str(person) for pid, person in enumerate(chosen)})
         if threshold is None:
-            rule = open_set_rule(curve, len(index), target_fpir, people=n, stranger_pairs=stranger_pairs)
-            used, bound = rule.threshold, rule.fpir_bound
+            rule = open_set_rule(curve, len(index), target_fpir, people=n, stranger_pairs=stranger_pairs,
+                                 photos_each=enrolled_photos, mean_face_frr=mean_face_frr)
+            used, bound, estimate = rule.threshold, rule.fpir_bound, rule.fnir
         else:
-            used, bound = float(threshold), None
+            used, bound, estimate = float(threshold), None, None
         named = [identify(index, embeddings[i], used) for i in strangers]
         found = [(pid, identify(index, embeddings[i], used)) for pid, i in probes]
         rows.append({"enrolled": int(n), "threshold": round(float(used), 4), "strangers": len(strangers),
@@ -168,5 +187,5 @@ def open_set_report(embeddings, labels, curve, sizes=REPORT_SIZES, target_fpir: 
                      "fpir": float(np.mean([w.status == NAMED for w in named])) if named else 0.0,
                      "fnir": float(np.mean([not (w.status == NAMED and w.best.person_id == pid) for pid, w in found])),
                      "wrong_name": float(np.mean([w.status == NAMED and w.best.person_id != pid for pid, w in found])),
-                     "fpir_bound": bound})
+                     "fpir_bound": bound, "fnir_estimate": estimate})
     return rows
