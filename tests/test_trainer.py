@@ -304,6 +304,11 @@ def test_export_parity_and_metadata_round_trip(tmp_path, monkeypatch):
     with torch.no_grad():
         assert np.abs(again.eval()(inputs).numpy() - want).max() < 1e-5
         assert np.abs(copy.deepcopy(again).train()(inputs).numpy() - want).max() < np.abs(before - want).max()
+    # a network grown from the model file (more layers in each block) computes the same embedding too
+    grown = DenseNetEmbedding(ModelConfig(**dict(TINY, block_config=(2, 3))))
+    load_weights(grown, path)
+    with torch.no_grad():
+        assert np.abs(grown.eval()(inputs).numpy() - want).max() < 1e-5
     # a model that disagrees with torch is refused and nothing is written
     import trainer.export
 

@@ -69,8 +69,9 @@ def load_weights(encoder: DenseNetEmbedding, path: Path) -> list[str]:
         from .onnx_weights import state_from_onnx
 
         weights, config, folded = state_from_onnx(path)
-        weights = {k: v for k, v in weights.items() if not k.endswith("num_batches_tracked")} | {
-            k: v for k, v in encoder.state_dict().items() if k.endswith("num_batches_tracked")}
+        weights = {k: v for k, v in weights.items() if not k.endswith("num_batches_tracked")}
+        weights |= {k: v for k, v in encoder.state_dict().items()  # ONNX keeps no counters: only its BNs get ours
+                    if k.endswith("num_batches_tracked") and k.replace("num_batches_tracked", "weight") in weights}
     else:
         state = load_checkpoint(path)
         weights, config = state["model"], state["model_config"]
