@@ -104,7 +104,8 @@ def cmd_identify(args) -> int:
     _print({"image": str(args.image), "threshold": threshold, "identity": identity, "status": status,
             "names": names, "faces": faces,
             "open_set": {"people": rule.people, "faces": rule.faces, "target_fpir": rule.target_fpir,
-                         "fpir_bound": rule.fpir_bound, "fnir_estimate": rule.fnir}},
+                         "fpir_bound": rule.fpir_bound, "fnir_estimate": rule.fnir,
+                         "fnir_estimate_photos": rule.fnir_photos}},
            args.json, empty or "\n".join(lines + [rule_in_words(rule)]))
     return {NAMED: 0, AMBIGUOUS: EXIT_UNCERTAIN}.get(status, EXIT_DIFFERENT)
 

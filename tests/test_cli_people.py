@@ -46,6 +46,7 @@ def test_identify_says_what_the_open_set_rule_means_and_refuses_a_bad_share(tmp_
     answer = json.loads(who.stdout)
     assert who.returncode == 0 and answer["identity"] == "Eileen"
     assert answer["open_set"]["faces"] == 1 and answer["open_set"]["fpir_bound"] <= 0.01 + 1e-9
+    assert answer["open_set"]["fnir_estimate_photos"] == 1 and 0 < answer["open_set"]["fnir_estimate"] < 1
     text = faceid("--gallery", gallery, "identify", str(sample("astronaut.jpg")))
     assert "With 1 person enrolled, at most" in text.stdout
     bad = faceid("--gallery", gallery, "identify", str(sample("astronaut.jpg")), "--fpir", "2")
