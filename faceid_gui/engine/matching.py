@@ -57,12 +57,13 @@ class GalleryIndex:
         self.embeddings = np.ascontiguousarray(embeddings[order], dtype=np.float32)
         self.person_ids = person_ids[order]
         self.names = names
-        self.group_ids = np.empty(0, np.int64)
+        self.group_ids = self.face_counts = np.empty(0, np.int64)  # face_counts: for the open-set FNIR estimate
         self.mean_faces = np.empty((0, self.embeddings.shape[1]), np.float32)
-        if len(self.person_ids):  # each person's first row (rows are sorted by person), then their mean face
+        if len(self.person_ids):  # each person's first row (rows are sorted by person), faces and mean face
             starts = np.flatnonzero(np.r_[True, self.person_ids[1:] != self.person_ids[:-1]])
             self.group_ids = self.person_ids[starts]
-            counts = np.diff(np.r_[starts, len(self.person_ids)])[:, None]
+            self.face_counts = np.diff(np.r_[starts, len(self.person_ids)])
+            counts = self.face_counts[:, None]
             mean = np.add.reduceat(self.embeddings, starts, axis=0) / counts
             length = np.add.reduceat(np.linalg.norm(self.embeddings, axis=1, keepdims=True), starts) / counts
             mean_length = np.maximum(np.linalg.norm(mean, axis=1, keepdims=True), 1e-12)

@@ -115,10 +115,10 @@ def open_set_rule(rate_curve, faces: int, target_fpir: float = DEFAULT_FPIR, cei
 def gallery_rule(model, index, target_fpir: float = DEFAULT_FPIR, ceiling: float | None = None) -> OpenSetRule:
     """The 1:N rule for a model file (ModelFile) and a gallery as it is now (matching.GalleryIndex): what the app
     and the CLI use. The ceiling defaults to the model's own threshold."""
-    counts = np.unique(index.person_ids, return_counts=True)[1]
+    typical = int(np.median(index.face_counts)) if index.people else 1  # counted once per index: Live asks per frame
     return open_set_rule(model.rate_curve, len(index), target_fpir, model.threshold if ceiling is None else ceiling,
-                         people=index.people, stranger_pairs=model.stranger_pairs,
-                         photos_each=int(np.median(counts)) if len(counts) else 1, mean_face_frr=model.mean_face_frr)
+                         people=index.people, stranger_pairs=model.stranger_pairs, photos_each=typical,
+                         mean_face_frr=model.mean_face_frr)
 
 
 def rule_in_words(rule: OpenSetRule) -> str:
