@@ -6,10 +6,15 @@ import numpy as np
 from faceid_gui.engine.model_file import DISTANCE_EPS
 
 
-def pair_distances(embeddings: np.ndarray, pairs: np.ndarray) -> np.ndarray:
-    """The app's distance (ε inside the root) between rows pairs[:, 0] and pairs[:, 1], in float64."""
-    diff = embeddings[pairs[:, 0]].astype(np.float64) - embeddings[pairs[:, 1]]
+def row_distances(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """The app's distance (ε inside the root) between a[i] and b[i], in float64."""
+    diff = np.asarray(a, np.float64) - b
     return np.sqrt((diff ** 2).sum(1) + DISTANCE_EPS)
+
+
+def pair_distances(embeddings: np.ndarray, pairs: np.ndarray) -> np.ndarray:
+    """The app's distance between rows pairs[:, 0] and pairs[:, 1]."""
+    return row_distances(embeddings[pairs[:, 0]], embeddings[pairs[:, 1]])
 
 
 def every_pair(embeddings: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -173,8 +178,7 @@ def mean_face_frr(embeddings: np.ndarray, labels: np.ndarray, thresholds: np.nda
                 break
             index = GalleryIndex(embeddings[enrolled], np.array(owners), {})
             rows = np.searchsorted(index.group_ids, probe_owners)  # group_ids are sorted person ids
-            diff = embeddings[probes].astype(np.float64) - index.mean_faces[rows]
-            mates.append(np.sqrt((diff ** 2).sum(1) + DISTANCE_EPS))
+            mates.append(row_distances(embeddings[probes], index.mean_faces[rows]))
         if mates:
             mates = np.sort(np.concatenate(mates))
             frr = 1 - np.searchsorted(mates, thresholds, side="left") / len(mates)

@@ -105,8 +105,7 @@ def open_set_rule(rate_curve, faces: int, target_fpir: float = DEFAULT_FPIR, cei
         threshold = float(ceiling)
     calibrated = sorted(k for k in (mean_face_frr or {}) if k <= photos_each)
     fnir_photos = calibrated[-1] if calibrated else 1
-    thresholds = [row[0] for row in rate_curve]
-    fnir = (np.interp(threshold, thresholds, mean_face_frr[fnir_photos]) if calibrated
+    fnir = (np.interp(threshold, [row[0] for row in rate_curve], mean_face_frr[fnir_photos]) if calibrated
             else np.interp(threshold, grid, frr))
     return OpenSetRule(faces, people, target_fpir, threshold, float(np.interp(threshold, grid, far)) if vouched else 0.0,
                        float(fnir), capped, vouched, stranger_pairs, fnir_photos)
