@@ -20,8 +20,7 @@ def contrastive_loss(a: torch.Tensor, b: torch.Tensor, label: torch.Tensor, marg
 
 def batch_contrastive_loss(embeddings: torch.Tensor, identities: torch.Tensor, margin: float) -> torch.Tensor:
     """Contrastive loss over every pair inside a P×K batch, same and different pairs weighted equally."""
-    diff = embeddings[:, None, :] - embeddings[None, :, :]
-    d = torch.sqrt((diff ** 2).sum(-1) + DISTANCE_EPS)
+    d = _pairwise_distances(embeddings)
     same = identities[:, None] == identities[None, :]
     upper = torch.triu(torch.ones_like(same), diagonal=1)
     positives = same & upper
@@ -32,8 +31,8 @@ def batch_contrastive_loss(embeddings: torch.Tensor, identities: torch.Tensor, m
 
 
 def _pairwise_distances(x: torch.Tensor) -> torch.Tensor:
-    diff = x[:, None, :] - x[None, :, :]
-    return torch.sqrt((diff ** 2).sum(-1) + DISTANCE_EPS)
+    """Every row's distance to every row (pair_distance broadcast over the batch)."""
+    return pair_distance(x[:, None, :], x[None, :, :])
 
 
 def distance_distillation_loss(student: torch.Tensor, teacher: torch.Tensor) -> torch.Tensor:
