@@ -146,6 +146,7 @@ def cmd_teach(args) -> int:
 
     from .targets import teacher_names
     from .teacher import teach
+    from .views import teach_views
 
     manifest, splits, _ = _prepared(args)
     # Held-out people first (the teachers' own figures need them), then training photos in a seeded order,
@@ -158,10 +159,14 @@ def cmd_teach(args) -> int:
     if not held_out and not training:  # unlabelled folder
         training = list(manifest["entries"])
     random.Random(0).shuffle(training)
-    order = held_out + training[:args.limit] if args.limit is not None else held_out + training
+    training = training[:args.limit] if args.limit is not None else training
     summary = {"held_out_photos": len(held_out), "training_photos": len(training)}
     for name in teacher_names(args.teacher):
-        summary[f"{name}_photos"] = len(teach(manifest, _cache_for(args.data, args.cache), order, name, args.workers))
+        summary[f"{name}_photos"] = len(teach(manifest, _cache_for(args.data, args.cache), held_out + training, name,
+                                              args.workers))
+    if args.views:  # augmented copies teach training faces only
+        summary["view_photos"] = teach_views(manifest, _cache_for(args.data, args.cache), training, args.views,
+                                             args.workers)
     print(json.dumps(summary))
     return 0
 
@@ -258,6 +263,8 @@ def _parser() -> argparse.ArgumentParser:
     _add_data_args(p)
     p.add_argument("--teacher", default="sface", help="sface, dlib or sface+dlib (default: %(default)s)")
     p.add_argument("--limit", type=int, help="training photos to embed at most (held-out photos always)")
+    p.add_argument("--views", type=int, default=0, help="also SFace on this many augmented copies of each training "
+                   "photo, for `train --view-share` (trainer/views.py)")
     p = sub.add_parser("refresh", help="prepare, train, export, evaluate on test identities, install for the app")
     _add_data_args(p)
     _add_train_args(p)

@@ -43,6 +43,7 @@ class TrainConfig:
     face_target: str = "linear"  # linear: the teachers' whole embedding through a linear head; code: see OPTION_HELP
     unlabelled_cache: str = ""  # prepared unlabelled faces (`trainer prepare` + `teach` on a flat folder)
     unlabelled_per_batch: int = 64  # unlabelled faces added to each batch for the per-face target
+    view_share: float = 0.0  # share of training faces shown as a stored teacher view (trainer/views.py)
     init_from: str = ""  # start from this checkpoint's weights (fine-tuning); optimiser and schedule start afresh
     device: str = "auto"
     amp: bool = True
@@ -69,6 +70,8 @@ class TrainConfig:
             raise TrainerError(f"unknown per-face target {self.face_target!r}: linear or code")
         if self.lookalike_space not in ("teacher", "student"):
             raise TrainerError(f"unknown look-alike space {self.lookalike_space!r}: teacher or student")
+        if not 0 <= self.view_share <= 1 or (self.view_share and (self.pair_mode != "batch" or not self.augmentation)):
+            raise TrainerError("--view-share is a share from 0 to 1 of --pair-mode batch's augmented faces")
 
     @classmethod
     def from_dict(cls, values: dict) -> "TrainConfig":
@@ -119,6 +122,8 @@ OPTION_HELP = {
                    "the student's distances themselves follow the code's",
     "unlabelled_cache": "trainer cache of a prepared and taught folder of unlabelled faces, for the per-face target",
     "unlabelled_per_batch": "unlabelled faces added to each batch",
+    "view_share": "share of training faces shown as one of their stored augmented views, with SFace's embedding of "
+                  "that view as its target (`trainer teach --views K`)",
     "init_from": "start from this checkpoint's weights (any input size with the pooled head; a smaller network "
                  "grows, see --blocks); optimiser and schedule start afresh",
     "device": "auto (CUDA when available), cpu or cuda",

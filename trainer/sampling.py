@@ -2,9 +2,13 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from typing import TYPE_CHECKING
 
 import numpy as np
 from sklearn.neighbors import NearestNeighbors
+
+if TYPE_CHECKING:
+    from .config import TrainConfig
 
 LOOKALIKE_POOL = 4  # a look-alike batch draws its P-1 others from the seed person's P×4 nearest: varied, still near
 
@@ -85,3 +89,18 @@ def pk_batches(labels: np.ndarray, p: int, k: int, seed: int, neighbours: dict[i
         batch = [rng.choice(by_id[c], size=k, replace=len(by_id[c]) < k) for c in chosen]
         batches.append(np.concatenate(batch))
     return batches
+
+
+def steps_per_epoch(cfg: TrainConfig, labels: np.ndarray, world: int) -> int:
+    if cfg.pair_mode == "pairs":
+        return max(1, int(np.ceil(len(labels) / world / cfg.batch_size)))
+    return max(1, len(labels) // (cfg.p * cfg.k) // world)
+
+
+def epoch_batches(cfg: TrainConfig, labels: np.ndarray, epoch: int, rank: int, world: int,
+                  neighbours: dict[int, np.ndarray] | None) -> list[np.ndarray]:
+    seed = cfg.seed * 1000 + epoch
+    if cfg.pair_mode == "pairs":
+        pairs = make_pairs(labels, seed)[rank::world]
+        return [pairs[i:i + cfg.batch_size] for i in range(0, len(pairs), cfg.batch_size)]
+    return pk_batches(labels, cfg.p, cfg.k, seed, neighbours, cfg.lookalike_batches)[rank::world]

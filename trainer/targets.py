@@ -15,6 +15,7 @@ from .config import TrainConfig
 from .data import load_crops
 from .errors import TrainerError
 from .teacher import TEACHER_DIM, TEACHERS, load_teacher
+from .views import TeacherViews, load_views, view_tables
 
 
 def teacher_names(spec: str) -> list[str]:
@@ -89,7 +90,11 @@ def add_teacher_targets(cfg: TrainConfig, data, entries: list[dict], cache: Path
     data.teacher = (targets, known)
     data.info = dict(data.info, teacher_photos=int(known.sum()), teachers=cfg.teachers)
     print(f"teachers ({cfg.teachers}) cover {int(known.sum())} of {len(known)} training photos", file=sys.stderr)
+    view_table = load_views(cache) if cfg.view_share > 0 else None
+    crops = [e["crop"] for e in entries]
     if cfg.embed_weight <= 0:
+        if view_table is not None:
+            data.views = _teacher_views(view_table, crops, targets, cfg, None)
         return
     if cfg.face_target == "code":  # read through a rotation: the student's distances become the code's
         code = principal_code(targets[known], cfg.embedding_size)
@@ -98,6 +103,8 @@ def add_teacher_targets(cfg: TrainConfig, data, entries: list[dict], cache: Path
         centre = targets[known].mean(0)
         to_face_target = lambda rows, seen: centred(rows, seen, centre)
     data.face_targets = to_face_target(targets, known)
+    if view_table is not None:
+        data.views = _teacher_views(view_table, crops, targets, cfg, to_face_target)
     if cfg.unlabelled_cache:
         unlabelled_cache = Path(cfg.unlabelled_cache)
         manifest_path = unlabelled_cache / f"manifest{CANONICAL_SIZE}.json"
@@ -109,5 +116,20 @@ def add_teacher_targets(cfg: TrainConfig, data, entries: list[dict], cache: Path
         unl = dict(unl, entries=keep)
         data.unlabelled_crops = load_crops(unl, None, size=cfg.input_size)[0]
         data.unlabelled_targets = to_face_target(u_targets[u_known], np.ones(len(keep), bool))
+        if view_table is not None:
+            unlabelled_views = load_views(unlabelled_cache)
+            data.unlabelled_views = _teacher_views(unlabelled_views, [e["crop"] for e in keep], u_targets[u_known], cfg,
+                                                   to_face_target)
         data.info["unlabelled_photos"] = len(keep)
         print(f"unlabelled faces with teacher targets: {len(keep)}", file=sys.stderr)
+
+
+def _teacher_views(table: dict, crops: list[str], clean: np.ndarray, cfg: TrainConfig, to_face_target) -> TeacherViews:
+    """`crops`' stored views as distance and per-face targets (the same transform as their clean targets)."""
+    params, targets, has = view_tables(table, crops, clean, teacher_names(cfg.teachers))
+    rows, views = targets.shape[:2]
+    face = None
+    if to_face_target is not None:
+        face = to_face_target(targets.reshape(rows * views, -1), np.repeat(has, views)).reshape(targets.shape)
+    print(f"teacher views: {int(has.sum())} of {rows} faces, {views} each", file=sys.stderr)
+    return TeacherViews(params, targets, face, has)

@@ -15,7 +15,7 @@ import torch.distributed as dist
 
 from .augment import to_input
 from .progress import Progress
-from .sampling import LOOKALIKE_POOL, lookalike_neighbours, make_pairs, pk_batches
+from .sampling import LOOKALIKE_POOL, epoch_batches, lookalike_neighbours, steps_per_epoch
 from .checkpoint import CheckpointSaver, load_checkpoint, load_weights, restore
 from .face_target import FaceTargetHead, has_target
 from .loss import batch_contrastive_loss, contrastive_loss, distance_distillation_loss
@@ -23,6 +23,7 @@ from .config import TrainConfig
 from .validate import embed_all, evaluate
 from .model import DenseNetEmbedding, ModelConfig, SiameseNetwork
 from .onnx_weights import recalibrate_folded
+from .views import TeacherViews, draw_with_views, view_rows
 
 
 def set_seed(seed: int) -> None:
@@ -70,6 +71,8 @@ class TrainingData:
     face_targets: np.ndarray | None = None  # (N, teachers × 128) per-face targets in train_crops' order, 0 = unknown
     unlabelled_crops: np.ndarray | None = None  # faces without identity, only for the per-face target
     unlabelled_targets: np.ndarray | None = None
+    views: TeacherViews | None = None  # stored augmented views of train_crops with their own targets
+    unlabelled_views: TeacherViews | None = None
 
 
 @dataclass
@@ -88,18 +91,30 @@ class _Step:
     face_known: torch.Tensor | None = None  # has_target(face_targets), computed once
     face_head: FaceTargetHead | None = None
     unlabelled: tuple[torch.Tensor, torch.Tensor] | None = None  # (crops, targets)
+    views: TeacherViews | None = None
+    unlabelled_views: TeacherViews | None = None
 
 
 def _face_target_term(step: "_Step", cfg: TrainConfig, rows: torch.Tensor, embeddings: torch.Tensor,
-                      generator: torch.Generator) -> torch.Tensor:
+                      generator: torch.Generator, choice) -> torch.Tensor:
     """The per-face target on the batch's labelled faces the teachers saw, plus a draw of unlabelled faces."""
     known = step.face_known[rows]
-    student, wanted = embeddings[known], step.face_targets[rows][known]
+    wanted = step.face_targets[rows]
+    if choice is not None:
+        wanted = view_rows(wanted, step.views.face_targets, rows, choice)
+    student, wanted = embeddings[known], wanted[known]
     if step.unlabelled is not None and cfg.unlabelled_per_batch > 0:
         crops, unl_targets = step.unlabelled
         pick = torch.randint(len(crops), (cfg.unlabelled_per_batch,), generator=generator).to(crops.device)
-        extra = _encoder(step.siamese)(to_input(crops[pick], cfg, generator, True)).float()
-        student, wanted = torch.cat([student, extra]), torch.cat([wanted, unl_targets[pick]])
+        params = views_choice = None
+        if step.unlabelled_views is not None:
+            params, views_choice = draw_with_views(step.unlabelled_views, pick, cfg.view_share, cfg.augmentation,
+                                                   generator)
+        extra = _encoder(step.siamese)(to_input(crops[pick], cfg, generator, True, params)).float()
+        extra_wanted = unl_targets[pick]
+        if views_choice is not None:
+            extra_wanted = view_rows(extra_wanted, step.unlabelled_views.face_targets, pick, views_choice)
+        student, wanted = torch.cat([student, extra]), torch.cat([wanted, extra_wanted])
     return step.face_head(student, wanted)
 
 
@@ -113,7 +128,7 @@ def train_one_epoch(step: _Step, cfg: TrainConfig, batches: list[np.ndarray], ep
     device = step.crops.device
     generator = torch.Generator().manual_seed(cfg.seed * 1000 + epoch)
     step.siamese.train()
-    seen, loss_sum, t0 = 0, 0.0, time.time()
+    seen, loss_sum, t0, choice = 0, 0.0, time.time(), None
     for batch in batches:
         batch_t = torch.from_numpy(batch).to(device)
         with torch.autocast(device.type, dtype=torch.float16, enabled=step.use_amp):
@@ -124,17 +139,22 @@ def train_one_epoch(step: _Step, cfg: TrainConfig, batches: list[np.ndarray], ep
                 loss = contrastive_loss(ea.float(), eb.float(), batch_t[:, 2], cfg.margin)
                 rows, embeddings = torch.cat([batch_t[:, 0], batch_t[:, 1]]), torch.cat([ea, eb]).float()
             else:
-                x = to_input(step.crops[batch_t], cfg, generator, True)
+                params = choice = None
+                if step.views is not None:  # some faces shown as stored teacher views (trainer/views.py)
+                    params, choice = draw_with_views(step.views, batch_t, cfg.view_share, cfg.augmentation, generator)
+                x = to_input(step.crops[batch_t], cfg, generator, True, params)
                 half = len(x) // 2
                 ea, eb = step.siamese(x[:half], x[half:])
                 rows, embeddings = batch_t, torch.cat([ea, eb]).float()
                 loss = batch_contrastive_loss(embeddings, step.labels[rows], cfg.margin)
             if step.teacher is not None:
                 targets, known_all = step.teacher
-                known = known_all[rows]
-                loss = loss + cfg.distill_weight * distance_distillation_loss(embeddings[known], targets[rows][known])
+                known, wanted = known_all[rows], targets[rows]
+                if choice is not None:
+                    wanted = view_rows(wanted, step.views.targets, rows, choice)
+                loss = loss + cfg.distill_weight * distance_distillation_loss(embeddings[known], wanted[known])
             if step.face_targets is not None:
-                loss = loss + cfg.embed_weight * _face_target_term(step, cfg, rows, embeddings, generator)
+                loss = loss + cfg.embed_weight * _face_target_term(step, cfg, rows, embeddings, generator, choice)
         seen += len(rows)
         step.optimizer.zero_grad(set_to_none=True)
         step.scaler.scale(loss).backward()
@@ -182,7 +202,7 @@ def train(cfg: TrainConfig, data: TrainingData, log=print) -> dict:
         face_head = FaceTargetHead(cfg.embedding_size, data.face_targets.shape[1],
                                    rotation=cfg.face_target == "code").to(device)
     trained = torch.nn.ModuleList([m for m in (encoder, face_head) if m is not None])
-    optimizer, scheduler = build_optimizer(trained, cfg, _steps_per_epoch(cfg, data.train_labels, world))
+    optimizer, scheduler = build_optimizer(trained, cfg, steps_per_epoch(cfg, data.train_labels, world))
     use_amp = cfg.amp and device.type == "cuda"
     scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
     start_epoch, history, saver = 0, [], CheckpointSaver(out)
@@ -206,7 +226,9 @@ def train(cfg: TrainConfig, data: TrainingData, log=print) -> dict:
                           torch.from_numpy(data.unlabelled_targets).to(device))
     step = _Step(siamese, optimizer, scheduler, scaler, use_amp, torch.from_numpy(data.train_crops).to(device),
                  torch.from_numpy(data.train_labels).to(device), teacher, face_targets=face_targets,
-                 face_known=face_known, face_head=face_head, unlabelled=unlabelled)
+                 face_known=face_known, face_head=face_head, unlabelled=unlabelled,
+                 views=data.views.to(device) if data.views is not None and cfg.view_share > 0 else None,
+                 unlabelled_views=data.unlabelled_views.to(device) if unlabelled and data.unlabelled_views else None)
     val_crops = torch.from_numpy(data.val_crops).to(device)
     if cfg.init_from and start_epoch == 0 and rank == 0:  # where fine-tuning starts, to see what each epoch adds
         log(f"start val_auc={evaluate(encoder, val_crops, data.val_labels, cfg)['roc_auc']:.4f}")
@@ -214,7 +236,7 @@ def train(cfg: TrainConfig, data: TrainingData, log=print) -> dict:
     for epoch in range(start_epoch, cfg.epochs):
         if cfg.lookalike_batches > 0 and (neighbours is None or cfg.lookalike_space == "student"):
             neighbours = _lookalikes(cfg, data, encoder, step.crops)
-        batches = _epoch_batches(cfg, data.train_labels, epoch, rank, world, neighbours)
+        batches = epoch_batches(cfg, data.train_labels, epoch, rank, world, neighbours)
         progress = Progress(len(batches), f"epoch {epoch + 1}/{cfg.epochs}") if rank == 0 else None
         t0 = time.time()
         loss, seen = train_one_epoch(step, cfg, batches, epoch, progress)
@@ -264,21 +286,6 @@ def _fit_face_head(head: FaceTargetHead, encoder: DenseNetEmbedding, data: Train
     device = next(head.parameters()).device
     embeddings = embed_all(encoder, torch.from_numpy(data.train_crops[rows]).to(device), cfg)
     return head.fit(torch.from_numpy(embeddings).to(device), torch.from_numpy(data.face_targets[rows]).to(device))
-
-
-def _steps_per_epoch(cfg: TrainConfig, labels: np.ndarray, world: int) -> int:
-    if cfg.pair_mode == "pairs":
-        return max(1, int(np.ceil(len(labels) / world / cfg.batch_size)))
-    return max(1, len(labels) // (cfg.p * cfg.k) // world)
-
-
-def _epoch_batches(cfg: TrainConfig, labels: np.ndarray, epoch: int, rank: int, world: int,
-                   neighbours: dict[int, np.ndarray] | None) -> list[np.ndarray]:
-    seed = cfg.seed * 1000 + epoch
-    if cfg.pair_mode == "pairs":
-        pairs = make_pairs(labels, seed)[rank::world]
-        return [pairs[i:i + cfg.batch_size] for i in range(0, len(pairs), cfg.batch_size)]
-    return pk_batches(labels, cfg.p, cfg.k, seed, neighbours, cfg.lookalike_batches)[rank::world]
 
 
 def _write_log(out: Path, history: list[dict]) -> None:
