@@ -227,8 +227,9 @@ def train(cfg: TrainConfig, data: TrainingData, log=print) -> dict:
     step = _Step(siamese, optimizer, scheduler, scaler, use_amp, torch.from_numpy(data.train_crops).to(device),
                  torch.from_numpy(data.train_labels).to(device), teacher, face_targets=face_targets,
                  face_known=face_known, face_head=face_head, unlabelled=unlabelled,
-                 views=data.views.to(device) if data.views is not None and cfg.view_share > 0 else None,
-                 unlabelled_views=data.unlabelled_views.to(device) if unlabelled and data.unlabelled_views else None)
+                 views=data.views.to(device) if cfg.view_share > 0 and data.views else None,
+                 unlabelled_views=data.unlabelled_views.to(device) if cfg.view_share > 0 and unlabelled
+                 and data.unlabelled_views else None)
     val_crops = torch.from_numpy(data.val_crops).to(device)
     if cfg.init_from and start_epoch == 0 and rank == 0:  # where fine-tuning starts, to see what each epoch adds
         log(f"start val_auc={evaluate(encoder, val_crops, data.val_labels, cfg)['roc_auc']:.4f}")
