@@ -159,8 +159,8 @@ def cmd_teach(args) -> int:
     if not held_out and not training:  # unlabelled folder
         training = list(manifest["entries"])
     random.Random(0).shuffle(training)
-    training = training[:args.limit] if args.limit is not None else training
     summary = {"held_out_photos": len(held_out), "training_photos": len(training)}
+    training = training[:args.limit] if args.limit is not None else training
     for name in teacher_names(args.teacher):
         summary[f"{name}_photos"] = len(teach(manifest, _cache_for(args.data, args.cache), held_out + training, name,
                                               args.workers))

@@ -9,6 +9,7 @@ imported by the app.
 """
 from __future__ import annotations
 
+import io
 import json
 import multiprocessing as mp
 import os
@@ -81,13 +82,20 @@ def load_teacher(cache_dir: Path, name: str) -> dict[str, np.ndarray]:
         return dict(zip(data["names"].tolist(), data["embeddings"]))
 
 
+def save_arrays(path: Path, **arrays: np.ndarray) -> None:
+    """One .npz of `arrays`, written atomically: a kill mid-save leaves the previous table."""
+    from .checkpoint import atomic_write_bytes  # here, not at the top: teacher workers need no torch
+
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)
+    atomic_write_bytes(path, buffer.getvalue())
+
+
 def _save(cache_dir: Path, name: str, table: dict[str, np.ndarray]) -> None:
-    path = Path(cache_dir) / teacher_file(name)
-    tmp = path.with_name(path.name + ".tmp.npz")
     names = sorted(table)
-    np.savez(tmp, names=np.array(names), embeddings=np.stack([table[n] for n in names]).astype(np.float32)
-             if names else np.zeros((0, TEACHER_DIM), np.float32))
-    os.replace(tmp, path)  # a kill mid-save leaves the previous table
+    save_arrays(Path(cache_dir) / teacher_file(name), names=np.array(names),
+                embeddings=np.stack([table[n] for n in names]).astype(np.float32)
+                if names else np.zeros((0, TEACHER_DIM), np.float32))
 
 
 def teach(manifest: dict, cache_dir: Path, order: list[dict], name: str = "sface",

@@ -22,7 +22,7 @@ import torch
 from .augment import AUGMENTATION_PARAMS, AugmentConfig, apply_augmentation, draw_augmentation
 from .errors import TrainerError
 from .progress import Progress
-from .teacher import SAVE_EVERY, TEACHER_DIM
+from .teacher import SAVE_EVERY, TEACHER_DIM, save_arrays
 
 VIEWS_FILE = "teacher_sface_views.npz"
 
@@ -71,13 +71,11 @@ def load_views(cache_dir: Path) -> dict[str, tuple[np.ndarray, np.ndarray]]:
 
 
 def _save(cache_dir: Path, table: dict, views: int) -> None:
-    path = Path(cache_dir) / VIEWS_FILE
-    tmp = path.with_name(path.name + ".tmp.npz")
     names = sorted(table)
     params = np.stack([table[n][0] for n in names]) if names else np.zeros((0, views, AUGMENTATION_PARAMS))
     embeddings = np.stack([table[n][1] for n in names]) if names else np.zeros((0, views, TEACHER_DIM))
-    np.savez(tmp, names=np.array(names), params=params.astype(np.float32), embeddings=embeddings.astype(np.float32))
-    os.replace(tmp, path)  # a kill mid-save leaves the previous table
+    save_arrays(Path(cache_dir) / VIEWS_FILE, names=np.array(names), params=params.astype(np.float32),
+                embeddings=embeddings.astype(np.float32))
 
 
 def teach_views(manifest: dict, cache_dir: Path, order: list[dict], views: int, workers: int = 1) -> int:
