@@ -1,19 +1,18 @@
-"""The `trainer` command: prepare, teach, train, average, evaluate, export, refresh (all of them, then install)."""
+"""The `trainer` command: prepare, teach, pack, train, average, evaluate, export, refresh (all of them, then install)."""
 from __future__ import annotations
 
-import argparse
 import hashlib
 import json
 import os
 import sys
-from dataclasses import fields
 from pathlib import Path
 
 from faceid_gui.engine.align import CANONICAL_SIZE
 from faceid_gui.engine.errors import FaceIdError
 
 from .errors import TrainerError
-from .config import OPTION_HELP, TrainConfig
+from .config import TrainConfig
+from .options import build_parser
 
 CURVES = ("rate_curve", "mean_face_frr")  # per-threshold lists the printed JSON leaves out
 
@@ -23,33 +22,6 @@ def _cache_for(data: Path, cache: Path | None) -> Path:
         return cache
     key = hashlib.sha1(str(Path(data).resolve()).encode()).hexdigest()[:10]
     return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "faceid-trainer" / f"{Path(data).name}-{key}"
-
-
-def _add_data_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--data", type=Path, required=True, help="CelebA root (official layout) or <root>/<person>/<image>")
-    p.add_argument("--cache", type=Path, help="aligned-crop cache (default: ~/.cache/faceid-trainer/...)")
-    p.add_argument("--workers", type=int, default=max(1, (os.cpu_count() or 2)), help="processes for face detection")
-    p.add_argument("--split-seed", type=int, default=0, help="seed of the identity split when the data has none")
-
-
-def _add_train_args(p: argparse.ArgumentParser) -> None:
-    defaults = TrainConfig()
-    for f in fields(TrainConfig):
-        if f.name in ("resume", "model", "augmentation"):
-            continue
-        flag = "--" + f.name.replace("_", "-")
-        value = getattr(defaults, f.name)
-        text = OPTION_HELP.get(f.name, "") + " (default: %(default)s)"
-        if isinstance(value, bool):
-            p.add_argument(flag, type=lambda s: s.lower() in ("1", "true", "yes"), default=value, metavar="BOOL",
-                           help=text)
-        elif f.name == "threshold_far":
-            p.add_argument(flag, type=float, default=None, help=OPTION_HELP[f.name])
-        else:
-            p.add_argument(flag, type=type(value), default=value, help=text)
-    p.add_argument("--no-augment", action="store_true", help="train on the crops as they are")
-    p.add_argument("--resume", action="store_true",
-                   help="continue from <out>/last.pt; with none there yet, start as given (--init-from included)")
 
 
 def _config(args) -> TrainConfig:
@@ -86,22 +58,45 @@ def cmd_prepare(args) -> int:
     return 0
 
 
-def cmd_train(args, prepared=None) -> Path:
+def _training_data(args, cfg: TrainConfig, prepared=None):
+    """The run's crops, labels and teacher targets, from --data's crops and caches."""
     from .data import load_crops, split_entries
     from .targets import add_teacher_targets
-    from .train import TrainingData, train
+    from .train import TrainingData
 
-    cfg = _config(args)
     manifest, splits, info = prepared or _prepared(args)
     tr_x, tr_y, _ = load_crops(manifest, splits["train"], size=cfg.input_size)
     va_x, va_y, _ = load_crops(manifest, splits["val"], size=cfg.input_size)
     data = TrainingData(tr_x, tr_y, va_x, va_y, info=info)
-    teacher_lookalikes = cfg.lookalike_batches > 0 and cfg.lookalike_space == "teacher"
-    if cfg.distill_weight > 0 or cfg.embed_weight > 0 or teacher_lookalikes:
+    if cfg.needs_teachers():
         add_teacher_targets(cfg, data, split_entries(manifest, splits["train"]), _cache_for(args.data, args.cache))
-    best = train(cfg, data)
+    return data
+
+
+def cmd_train(args, prepared=None) -> Path:
+    from .pack import read_pack
+    from .train import train
+
+    cfg = _config(args)
+    pack = getattr(args, "pack", None)
+    if (pack is None) == (args.data is None):
+        raise TrainerError("give --data DIR (prepared crops and caches) or --pack DIR (`trainer pack`), not both")
+    best = train(cfg, read_pack(pack, cfg) if pack else _training_data(args, cfg, prepared))
     print(json.dumps({"best": {k: v for k, v in best.items() if k not in CURVES}}))
     return Path(cfg.out) / "best.pt"
+
+
+def cmd_pack(args) -> int:
+    from .pack import write_pack
+
+    cfg = _config(args)
+    index = write_pack(_training_data(args, cfg), cfg, args.pack, args.jpeg_quality, args.shard_mib)
+    files = [*index["arrays"].values(), *(s for c in index["crops"].values() for s in c["shards"])]
+    print(json.dumps({"pack": str(args.pack), "codec": index["codec"], "files": len(files) + 1,
+                      "mib": round(sum(f["bytes"] for f in files) / 2 ** 20, 1),
+                      "largest_mib": round(max(f["bytes"] for f in files) / 2 ** 20, 1),
+                      **{name: c["count"] for name, c in index["crops"].items()}}))
+    return 0
 
 
 def cmd_export(args) -> int:
@@ -218,71 +213,17 @@ def cmd_refresh(args) -> int:
     return 0
 
 
-DESCRIPTION_HELP = ("what the model was trained on, in words, for its metadata (default: the data set's folder name "
-                    "and counts; never a path of this machine)")
-
-
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="trainer", description="Train faceid's Siamese DenseNet and export it.")
-    sub = parser.add_subparsers(dest="command")
-    p = sub.add_parser("prepare", help="detect and align every image once at 112 px (cached, resumable)")
-    _add_data_args(p)
-    p = sub.add_parser("train", help="train on prepared crops; writes checkpoints under --out")
-    _add_data_args(p)
-    _add_train_args(p)
-    p = sub.add_parser("export", help="export a checkpoint's embedding branch to ONNX")
-    p.add_argument("--checkpoint", type=Path, required=True)
-    p.add_argument("--output", type=Path, required=True)
-    p.add_argument("--data", type=Path, help="data set: re-measure validation metrics and the FAR/FRR curve")
-    p.add_argument("--cache", type=Path)
-    p.add_argument("--workers", type=int, default=max(1, (os.cpu_count() or 2)),
-                   help="processes for face detection (default: %(default)s)")
-    p.add_argument("--split-seed", type=int, default=0, help="seed of the identity split (default: %(default)s)")
-    p.add_argument("--description", default="", help=DESCRIPTION_HELP)
-    p.add_argument("--mirror-average", action="store_true",
-                   help="the model embeds each face and its mirror image and averages them (twice the embedding "
-                        "cost; a photo and its mirror then match exactly); needs --data")
-    p = sub.add_parser("evaluate", help="verification metrics and report for an ONNX model")
-    p.add_argument("--model", type=Path, help="an exported ONNX model")
-    p.add_argument("--teacher", help="evaluate cached teacher embeddings instead: sface, dlib or sface+dlib")
-    p.add_argument("--code-size", type=int, help="with --teacher: the teacher as a code of this many dimensions "
-                   "(PCA fitted on training photos), the figures a student of that embedding size distils toward")
-    _add_data_args(p)
-    p.add_argument("--split", choices=["all", "train", "val", "test"], default="all",
-                   help="identities to evaluate on (use test for identities never trained on)")
-    p.add_argument("--report", type=Path, help="folder for report.png and metrics.json")
-    p.add_argument("--json", action="store_true", help="one JSON line instead of indented JSON")
-    p.add_argument("--mirror-average", action="store_true",
-                   help="score the mean embedding of each crop and its mirror image (what it would pay at inference)")
-    p = sub.add_parser("average", help="average the weights of checkpoints of one network (SWA; BatchNorm measured "
-                                       "again) and measure it on validation people")
-    p.add_argument("checkpoints", type=Path, nargs="+", help="cycle-end checkpoints, the network of the last")
-    p.add_argument("--output", type=Path, required=True, help="the averaged checkpoint, for `trainer export`")
-    _add_data_args(p)
-    p = sub.add_parser("teach", help="cache teacher embeddings of every crop (held-out people first; resumable)")
-    _add_data_args(p)
-    p.add_argument("--teacher", default="sface", help="sface, dlib or sface+dlib (default: %(default)s)")
-    p.add_argument("--limit", type=int, help="training photos to embed at most (held-out photos always)")
-    p.add_argument("--views", type=int, default=0, help="also SFace on this many augmented copies of each training "
-                   "photo, for `train --view-share` (trainer/views.py)")
-    p = sub.add_parser("refresh", help="prepare, train, export, evaluate on test identities, install for the app")
-    _add_data_args(p)
-    _add_train_args(p)
-    p.add_argument("--no-install", action="store_true", help="leave the app's installed model as it is")
-    p.add_argument("--description", default="", help=DESCRIPTION_HELP)
-    return parser
-
-
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv and argv[0].startswith("--") and argv[0] not in ("-h", "--help"):
         argv = ["refresh", *argv]  # `trainer --data DIR` == `trainer refresh --data DIR`
-    args = _parser().parse_args(argv)
+    args = build_parser().parse_args(argv)
     if args.command is None:
-        _parser().print_help()
+        build_parser().print_help()
         return 2
-    handlers = {"prepare": cmd_prepare, "train": lambda a: (cmd_train(a), 0)[1], "export": cmd_export,
-                "evaluate": cmd_evaluate, "teach": cmd_teach, "average": cmd_average, "refresh": cmd_refresh}
+    handlers = {"prepare": cmd_prepare, "train": lambda a: (cmd_train(a), 0)[1], "pack": cmd_pack,
+                "export": cmd_export, "evaluate": cmd_evaluate, "teach": cmd_teach, "average": cmd_average,
+                "refresh": cmd_refresh}
     try:
         return handlers[args.command](args)
     except (TrainerError, FileNotFoundError, FaceIdError) as exc:

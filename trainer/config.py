@@ -73,6 +73,11 @@ class TrainConfig:
         if not 0 <= self.view_share <= 1 or (self.view_share and (self.pair_mode != "batch" or not self.augmentation)):
             raise TrainerError("--view-share is a share from 0 to 1 of --pair-mode batch's augmented faces")
 
+    def needs_teachers(self) -> bool:
+        """Whether the run reads the teachers' cached embeddings: their distances, per-face targets or look-alikes."""
+        return (self.distill_weight > 0 or self.embed_weight > 0
+                or (self.lookalike_batches > 0 and self.lookalike_space == "teacher"))
+
     @classmethod
     def from_dict(cls, values: dict) -> "TrainConfig":
         names = {f.name for f in fields(cls)}
