@@ -122,3 +122,38 @@ def test_pack_and_train_from_it_on_the_command_line(tmp_path, capsys):
     assert main(["train", "--pack", str(tmp_path / "pack"), *run, "--input-size", "48"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 4 and all(line.startswith("trainer: ") for line in err), err
+
+
+BARE_PYTHON = """
+import sys
+for name in ("onnx", "sklearn", "scipy", "PIL", "pillow_heif", "PySide6", "dlib", "matplotlib"):
+    sys.modules[name] = None  # what a lent GPU machine's Python lacks: importing it fails, find_spec says None
+"""
+
+
+def test_a_pack_carries_its_start_and_trains_where_only_torch_numpy_and_opencv_are(tmp_path):
+    import subprocess
+    import sys
+
+    from trainer.export import export_checkpoint
+
+    x, y = _toy_set()
+    train(_tiny_cfg(tmp_path, epochs=1, out=str(tmp_path / "first")), TrainingData(x, y, x, y), log=lambda *_: None)
+    export_checkpoint(tmp_path / "first" / "best.pt", tmp_path / "m.onnx", (x, y))  # folded BatchNorms to measure
+    cfg = _tiny_cfg(tmp_path, epochs=1, init_from=str(tmp_path / "m.onnx"), out=str(tmp_path / "arrays"))
+    index = write_pack(TrainingData(x, y, x, y), cfg, tmp_path / "pack")
+    assert index["start"]["init_from"] == str(tmp_path / "m.onnx")
+    with pytest.raises(TrainerError, match="starts from --init-from"):
+        read_pack(tmp_path / "pack", _tiny_cfg(tmp_path, init_from="other.pt"))
+    expected = train(cfg, TrainingData(x, y, x, y), log=lambda *_: None)
+    bare = dict(cfg.to_dict(), out=str(tmp_path / "bare"))
+    script = BARE_PYTHON + f"""
+import json
+from trainer.pack import read_pack
+from trainer.train import TrainConfig, train
+cfg = TrainConfig.from_dict(json.loads({json.dumps(bare)!r}))
+print(train(cfg, read_pack({str(tmp_path / "pack")!r}, cfg), log=lambda *_: None)["roc_auc"])
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert float(done.stdout.strip().splitlines()[-1]) == pytest.approx(expected["roc_auc"], abs=1e-9)

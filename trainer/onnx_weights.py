@@ -85,3 +85,20 @@ def _accumulate(acc: list, x: torch.Tensor) -> None:
     acc[0] = acc[0] + x.sum(1)
     acc[1] = acc[1] + (x * x).sum(1)
     acc[2] += x.shape[1]
+
+
+def start_from(encoder: torch.nn.Module, cfg, data) -> None:
+    """--init-from's weights: a pack's stored start (measured where it was packed), or a checkpoint's or model file's.
+    A model file's folded BatchNorms are measured on 2,048 training faces before training moves them."""
+    from .augment import to_input
+    from .checkpoint import load_weights
+
+    if data.start_weights is not None:
+        encoder.load_state_dict({k: torch.from_numpy(v) for k, v in data.start_weights.items()})
+        return
+    folded = load_weights(encoder, Path(cfg.init_from))
+    if folded:
+        pick = np.random.default_rng(cfg.seed).choice(len(data.train_crops), min(2048, len(data.train_crops)))
+        sample = torch.from_numpy(data.train_crops[np.sort(pick)])
+        recalibrate_folded(encoder, folded, (to_input(sample[i:i + 256], cfg, None, train=False)
+                                             for i in range(0, len(sample), 256)))

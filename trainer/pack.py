@@ -93,8 +93,22 @@ def write_pack(data, cfg: TrainConfig, folder: Path, jpeg_quality: int = 0, shar
             shards.append(_write_shard(folder, name, len(shards), pending))
         progress.close()
         index["crops"][name] = {"count": len(crops), "shape": list(crops.shape[1:]), "shards": shards}
+    if cfg.init_from:  # measured here: a lent machine lacks the onnx package that reads a model file's weights
+        index["start"] = dict(_save_file(folder, "start_weights.npz", _start_weights(data, cfg)),
+                              init_from=cfg.init_from)
     atomic_write_bytes(folder / INDEX, json.dumps(index, indent=1).encode())
     return index
+
+
+def _start_weights(data, cfg: TrainConfig) -> dict[str, np.ndarray]:
+    from .model import DenseNetEmbedding
+    from .onnx_weights import start_from
+    from .train import set_seed
+
+    set_seed(cfg.seed)  # as train() would: a grown network's new layers are drawn
+    encoder = DenseNetEmbedding(cfg.model)
+    start_from(encoder, cfg, data)
+    return {name: value.numpy() for name, value in encoder.state_dict().items()}
 
 
 def _write_shard(folder: Path, name: str, number: int, encoded: list[bytes]) -> dict:
@@ -171,7 +185,14 @@ def read_pack(folder: Path, cfg: TrainConfig):
     if any(name not in rows for name in ("train_crops", "train_labels", "val_crops", "val_labels")) or any(
             len({rows[n] for n in group if n in rows}) > 1 for group in same_rows):
         raise TrainerError(f"{folder} is not a consistent pack: its crops, labels and targets differ in number")
+    start = index.get("start")
+    if start and start.get("init_from") != cfg.init_from:
+        raise TrainerError(f"the pack starts from --init-from {start.get('init_from')!r}; this run has {cfg.init_from!r}")
+    if start:
+        with _load(_read_verified(folder, start), start["file"]) as stored:
+            start = {name: stored[name] for name in stored.files}
     teacher = (arrays["teacher_targets"], arrays["teacher_known"]) if "teacher_targets" in arrays else None
     info = dict(index.get("info") or {}, pack=index.get("codec"))
     return TrainingData(crops["train_crops"], arrays["train_labels"], crops["val_crops"], arrays["val_labels"], teacher,
-                        info, arrays.get("face_targets"), crops.get("unlabelled_crops"), arrays.get("unlabelled_targets"))
+                        info, arrays.get("face_targets"), crops.get("unlabelled_crops"), arrays.get("unlabelled_targets"),
+                        start_weights=start or None)

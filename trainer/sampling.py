@@ -5,7 +5,7 @@ from collections import defaultdict
 from typing import TYPE_CHECKING
 
 import numpy as np
-from sklearn.neighbors import NearestNeighbors
+import torch
 
 if TYPE_CHECKING:
     from .config import TrainConfig
@@ -59,7 +59,9 @@ def lookalike_neighbours(labels: np.ndarray, embeddings: np.ndarray, known: np.n
     count = min(count, len(people) - 1)
     if count < 1:
         return {}
-    _, nearest = NearestNeighbors(n_neighbors=count + 1).fit(means).kneighbors(means)
+    # torch rather than scikit-learn: a lent GPU machine's Python has torch, NumPy and OpenCV only
+    unit = torch.from_numpy(means.astype(np.float32))
+    nearest = torch.cdist(unit, unit).topk(count + 1, largest=False).indices.numpy()
     people = np.asarray(people)
     # the first neighbour is normally the person itself; drop it wherever it stands (ties)
     return {int(y): np.array([p for p in people[row] if p != y][:count]) for y, row in zip(people, nearest)}

@@ -16,13 +16,13 @@ import torch.distributed as dist
 from .augment import to_input
 from .progress import Progress
 from .sampling import LOOKALIKE_POOL, epoch_batches, lookalike_neighbours, steps_per_epoch
-from .checkpoint import CheckpointSaver, load_checkpoint, load_weights, restore
+from .checkpoint import CheckpointSaver, load_checkpoint, restore
 from .face_target import FaceTargetHead, has_target
 from .loss import batch_contrastive_loss, contrastive_loss, distance_distillation_loss
 from .config import TrainConfig
 from .validate import embed_all, evaluate
 from .model import DenseNetEmbedding, ModelConfig, SiameseNetwork
-from .onnx_weights import recalibrate_folded
+from .onnx_weights import start_from
 from .views import TeacherViews, draw_with_views, view_rows
 
 
@@ -73,6 +73,7 @@ class TrainingData:
     unlabelled_targets: np.ndarray | None = None
     views: TeacherViews | None = None  # stored augmented views of train_crops with their own targets
     unlabelled_views: TeacherViews | None = None
+    start_weights: dict[str, np.ndarray] | None = None  # --init-from's weights as a pack stored them
 
 
 @dataclass
@@ -187,12 +188,7 @@ def train(cfg: TrainConfig, data: TrainingData, log=print) -> dict:
         cfg.model = ModelConfig(**saved["model_config"])
     encoder = DenseNetEmbedding(cfg.model)
     if cfg.init_from and not resuming:
-        folded = load_weights(encoder, Path(cfg.init_from))
-        if folded:  # a model file's folded BatchNorms: measured on 2,048 training faces before training moves them
-            pick = np.random.default_rng(cfg.seed).choice(len(data.train_crops), min(2048, len(data.train_crops)))
-            sample = torch.from_numpy(data.train_crops[np.sort(pick)])
-            recalibrate_folded(encoder, folded, (to_input(sample[i:i + 256], cfg, None, train=False)
-                                                 for i in range(0, len(sample), 256)))
+        start_from(encoder, cfg, data)
     encoder = encoder.to(device).to(memory_format=torch.channels_last)
     siamese = SiameseNetwork(encoder)
     if world > 1:
