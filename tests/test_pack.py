@@ -80,6 +80,10 @@ def test_a_damaged_foreign_or_mismatched_pack_is_refused(tmp_path):
         read_pack(folder, _tiny_cfg(tmp_path, teachers="dlib", embed_weight=1.0, unlabelled_cache="/data/utk"))
     with pytest.raises(TrainerError, match="--input-size"):
         read_pack(folder, _cfg(tmp_path, input_size=64, model=None, preset="small"))
+    for broken in ({"arrays": []}, {"crops": {"train_crops": {"shape": "big"}}}, {"start": 3}):
+        (folder / INDEX).write_text(json.dumps(dict(index, **broken)))
+        with pytest.raises(TrainerError, match="not a valid pack index"):
+            read_pack(folder, cfg)
     shard = folder / index["crops"]["train_crops"]["shards"][0]["file"]
     raw = bytearray(shard.read_bytes())
     raw[-1] ^= 0xFF

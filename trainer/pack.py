@@ -140,22 +140,34 @@ def _load(raw: bytes, name: str):
         raise TrainerError(f"pack file {name} is not a NumPy array file: {exc}") from None
 
 
-def _decode_shard(raw: bytes, name: str, shape: list[int]) -> np.ndarray:
+def _decode_shard(raw: bytes, name: str, out: np.ndarray) -> None:
+    """Decode one crop file into `out`, its rows of the whole set (no second copy of the set in memory)."""
     with _load(raw, name) as shard:
         offsets, blob = shard["offsets"], shard["data"]
-    out = np.empty((len(offsets) - 1, *shape), np.uint8)
+    if len(offsets) != len(out) + 1:
+        raise TrainerError(f"pack file {name} holds {len(offsets) - 1} crops where pack.json lists {len(out)}")
     for k in range(len(out)):
         image = cv2.imdecode(blob[offsets[k]:offsets[k + 1]], cv2.IMREAD_COLOR)
-        if image is None or list(image.shape) != shape:
-            raise TrainerError(f"pack file {name} holds a crop that is not a {shape[0]} px face")
+        if image is None or image.shape != out.shape[1:]:
+            raise TrainerError(f"pack file {name} holds a crop that is not a {out.shape[1]} px face")
         out[k] = cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+
+
+def _read_crops(folder: Path, entry: dict, size: int) -> np.ndarray:
+    shards = entry["shards"]
+    counts = [int(s["count"]) for s in shards]
+    if [int(v) for v in entry["shape"]] != [size, size, 3] or sum(counts) != int(entry["count"]) or min(counts, default=0) < 0:
+        raise TrainerError(f"{folder / INDEX} lists crops of another size or number than this run's {size} px")
+    out = np.empty((sum(counts), size, size, 3), np.uint8)
+    starts = np.cumsum([0] + counts)
+    with ThreadPoolExecutor(2) as pool:  # decoding releases the GIL too
+        list(pool.map(lambda k: _decode_shard(_read_verified(folder, shards[k]), shards[k]["file"],
+                                              out[starts[k]:starts[k + 1]]), range(len(shards))))
     return out
 
 
 def read_pack(folder: Path, cfg: TrainConfig):
     """The pack in `folder` as train.TrainingData, checked against the run `cfg` and against its own index."""
-    from .train import TrainingData
-
     folder = Path(folder)
     try:
         index = json.loads((folder / INDEX).read_text())
@@ -163,6 +175,15 @@ def read_pack(folder: Path, cfg: TrainConfig):
         raise TrainerError(f"{folder} is not a finished pack (no readable {INDEX}): run `trainer pack` again") from None
     if not isinstance(index, dict) or index.get("format") != PACK_FORMAT:
         raise TrainerError(f"{folder / INDEX} is not a pack of format {PACK_FORMAT}")
+    try:
+        return _read(folder, index, cfg)
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError):  # an index edited or written by hand
+        raise TrainerError(f"{folder / INDEX} is not a valid pack index") from None
+
+
+def _read(folder: Path, index: dict, cfg: TrainConfig):
+    from .train import TrainingData
+
     wanted, made = shaping(cfg), index.get("shaping") or {}
     for option in wanted:
         if made.get(option) != wanted[option]:
@@ -170,15 +191,8 @@ def read_pack(folder: Path, cfg: TrainConfig):
             raise TrainerError(f"the pack was made for {flag} {made.get(option)!r}; this run has {wanted[option]!r}")
     arrays = {name: _load(_read_verified(folder, entry), name) for name, entry in index.get("arrays", {}).items()
               if name in ARRAYS}
-    crops = {}
-    for name, entry in index.get("crops", {}).items():
-        if name not in CROP_SETS:
-            continue
-        shape = [int(v) for v in entry["shape"]]
-        with ThreadPoolExecutor(2) as pool:  # decoding releases the GIL too
-            parts = list(pool.map(lambda s: _decode_shard(_read_verified(folder, s), s["file"], shape),
-                                  entry["shards"]))
-        crops[name] = np.concatenate(parts) if parts else np.empty((0, *shape), np.uint8)
+    crops = {name: _read_crops(folder, entry, cfg.input_size) for name, entry in index.get("crops", {}).items()
+             if name in CROP_SETS}
     rows = {name: len(a) for name, a in {**crops, **arrays}.items()}
     same_rows = (("train_crops", "train_labels", "teacher_targets", "teacher_known", "face_targets"),
                  ("val_crops", "val_labels"), ("unlabelled_crops", "unlabelled_targets"))
