@@ -149,6 +149,9 @@ def test_a_pack_carries_its_start_and_trains_where_only_torch_numpy_and_opencv_a
     assert index["start"]["init_from"] == str(tmp_path / "m.onnx")
     with pytest.raises(TrainerError, match="starts from --init-from"):
         read_pack(tmp_path / "pack", _tiny_cfg(tmp_path, init_from="other.pt"))
+    with pytest.raises(TrainerError, match="another network"):
+        read_pack(tmp_path / "pack", _tiny_cfg(tmp_path, init_from=cfg.init_from, model=None, preset="small",
+                                               input_size=32))
     expected = train(cfg, TrainingData(x, y, x, y), log=lambda *_: None)
     bare = dict(cfg.to_dict(), out=str(tmp_path / "bare"))
     script = BARE_PYTHON + f"""

@@ -95,7 +95,7 @@ def write_pack(data, cfg: TrainConfig, folder: Path, jpeg_quality: int = 0, shar
         index["crops"][name] = {"count": len(crops), "shape": list(crops.shape[1:]), "shards": shards}
     if cfg.init_from:  # measured here: a lent machine lacks the onnx package that reads a model file's weights
         index["start"] = dict(_save_file(folder, "start_weights.npz", _start_weights(data, cfg)),
-                              init_from=cfg.init_from)
+                              init_from=cfg.init_from, network=cfg.model.to_dict())
     atomic_write_bytes(folder / INDEX, json.dumps(index, indent=1).encode())
     return index
 
@@ -202,6 +202,8 @@ def _read(folder: Path, index: dict, cfg: TrainConfig):
     start = index.get("start")
     if start and start.get("init_from") != cfg.init_from:
         raise TrainerError(f"the pack starts from --init-from {start.get('init_from')!r}; this run has {cfg.init_from!r}")
+    if start and start.get("network") != json.loads(json.dumps(cfg.model.to_dict())):  # tuples read back as lists
+        raise TrainerError("the pack's start is another network than this run's: repeat --preset, --blocks and --head")
     if start:
         with _load(_read_verified(folder, start), start["file"]) as stored:
             start = {name: stored[name] for name in stored.files}
