@@ -91,7 +91,8 @@ def cmd_pack(args) -> int:
 
     cfg = _config(args)
     index = write_pack(_training_data(args, cfg), cfg, args.pack, args.jpeg_quality, args.shard_mib)
-    files = [*index["arrays"].values(), *(s for c in index["crops"].values() for s in c["shards"])]
+    files = [*index["arrays"].values(), *(s for c in index["crops"].values() for s in c["shards"]),
+             *([index["start"]] if "start" in index else [])]
     print(json.dumps({"pack": str(args.pack), "codec": index["codec"], "files": len(files) + 1,
                       "mib": round(sum(f["bytes"] for f in files) / 2 ** 20, 1),
                       "largest_mib": round(max(f["bytes"] for f in files) / 2 ** 20, 1),
