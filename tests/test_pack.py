@@ -124,8 +124,9 @@ def test_pack_and_train_from_it_on_the_command_line(tmp_path, capsys):
     assert main(["train", "--pack", str(tmp_path / "pack"), *cache, *run]) == 2  # both
     assert main(["train", "--pack", str(tmp_path / "nothing"), *run]) == 2
     assert main(["train", "--pack", str(tmp_path / "pack"), *run, "--input-size", "48"]) == 2
-    err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 4 and all(line.startswith("trainer: ") for line in err), err
+    assert main(["pack", *cache, *run, "--pack", str(people / "eileen0" / "0.jpg")]) == 2  # a file, not a folder
+    err = [line for line in capsys.readouterr().err.strip().splitlines() if line.startswith("trainer: ")]
+    assert len(err) == 5 and all(line.startswith("trainer: ") for line in err), err
 
 
 BARE_PYTHON = """

@@ -65,8 +65,15 @@ def write_pack(data, cfg: TrainConfig, folder: Path, jpeg_quality: int = 0, shar
     if not 0 <= jpeg_quality <= 100 or shard_mib <= 0:
         raise TrainerError("--jpeg-quality lies from 1 to 100 (0: lossless PNG) and --shard-mib above 0")
     folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / INDEX).unlink(missing_ok=True)  # until the new index lands, the folder is no pack
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / INDEX).unlink(missing_ok=True)  # until the new index lands, the folder is no pack
+        return _write(data, cfg, folder, jpeg_quality, shard_mib)
+    except OSError as exc:  # not a folder, no permission, disk full
+        raise TrainerError(f"cannot write the pack in {folder}: {exc.strerror or exc}") from None
+
+
+def _write(data, cfg: TrainConfig, folder: Path, jpeg_quality: int, shard_mib: float) -> dict:
     limit = int(shard_mib * 2 ** 20)
     index = {"format": PACK_FORMAT, "shaping": shaping(cfg), "info": data.info,
              "codec": f"jpeg{jpeg_quality}" if jpeg_quality else "png", "crops": {}, "arrays": {}}
