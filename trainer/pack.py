@@ -88,13 +88,14 @@ def _write(data, cfg: TrainConfig, folder: Path, jpeg_quality: int, shard_mib: f
     for name, crops in crop_sets.items():
         if crops is None:
             continue
-        shards, pending, progress = [], [], Progress(len(crops), f"pack {name}")
+        shards, pending, pending_bytes, progress = [], [], 0, Progress(len(crops), f"pack {name}")
         with ThreadPoolExecutor(2) as pool:  # OpenCV's encoders release the GIL
-            for encoded in pool.map(lambda c: _encode(c, jpeg_quality), crops, chunksize=64):
-                if pending and sum(map(len, pending)) + len(encoded) > limit:
+            for encoded in pool.map(lambda c: _encode(c, jpeg_quality), crops):
+                if pending and pending_bytes + len(encoded) > limit:
                     shards.append(_write_shard(folder, name, len(shards), pending))
-                    pending = []
+                    pending, pending_bytes = [], 0
                 pending.append(encoded)
+                pending_bytes += len(encoded)
                 progress.step()
         if pending or not shards:
             shards.append(_write_shard(folder, name, len(shards), pending))
