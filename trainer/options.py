@@ -52,7 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("pack", help="a run's crops, labels and teacher targets in a few files (for another machine)")
     _add_data_args(p)
     _add_train_args(p)
-    p.add_argument("--pack", type=Path, required=True, help="the folder to write (pack.json, .npy and .npz files)")
+    p.add_argument("--pack", type=Path, required=True, help="the folder to write (pack.json and .npz files)")
     p.add_argument("--jpeg-quality", type=int, default=0,
                    help="crops as JPEG of this quality, about a sixth of PNG's bytes (default: 0, lossless PNG)")
     p.add_argument("--shard-mib", type=float, default=40, help="largest crop file in MiB (default: %(default)s)")

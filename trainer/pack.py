@@ -1,10 +1,11 @@
 """A run's training data in one folder of plain files: its crops encoded (PNG, lossless, or JPEG) in shards of a set
-size, its labels and teacher targets as .npy arrays, and pack.json listing them with their SHA-256. A lent GPU
+size, its labels and teacher targets as .npz files, and pack.json listing them with their SHA-256. A lent GPU
 machine takes a few tens of MiB a call and none of the photos or caches, so `trainer pack` on this machine and
 `trainer train --pack` there replace preparing, teaching and loading. No pickles: a pack is data only."""
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import re
 from concurrent.futures import ThreadPoolExecutor
@@ -17,12 +18,13 @@ from .checkpoint import atomic_write_bytes
 from .config import TrainConfig
 from .errors import TrainerError
 from .progress import Progress
+from .teacher import save_arrays
 
 PACK_FORMAT = 1
 INDEX = "pack.json"
 CROP_SETS = ("train_crops", "val_crops", "unlabelled_crops")
 ARRAYS = ("train_labels", "val_labels", "teacher_targets", "teacher_known", "face_targets", "unlabelled_targets")
-_FILE_NAME = re.compile(r"[a-z_]+(-\d{3})?\.(npy|npz)")  # what pack.json may name: files of the pack's own folder
+_FILE_NAME = re.compile(r"[a-z_]+(-\d{3})?\.npz")  # what pack.json may name: files of the pack's own folder
 
 
 def shaping(cfg: TrainConfig) -> dict:
@@ -44,16 +46,8 @@ def _encode(crop: np.ndarray, jpeg_quality: int) -> bytes:
 
 
 def _save_file(folder: Path, name: str, arrays: dict[str, np.ndarray]) -> dict:
-    """One .npy (a single array) or .npz (several), written atomically; its entry in pack.json."""
-    import io
-
-    buffer = io.BytesIO()
-    if name.endswith(".npy"):
-        np.save(buffer, next(iter(arrays.values())), allow_pickle=False)
-    else:
-        np.savez(buffer, **arrays)
-    data = buffer.getvalue()
-    atomic_write_bytes(folder / name, data)
+    """One .npz of `arrays`, written atomically; its entry in pack.json."""
+    data = save_arrays(folder / name, **arrays)
     return {"file": name, "bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}
 
 
@@ -83,7 +77,7 @@ def _write(data, cfg: TrainConfig, folder: Path, jpeg_quality: int, shard_mib: f
               "face_targets": data.face_targets, "unlabelled_targets": data.unlabelled_targets}
     for name, array in arrays.items():
         if array is not None:
-            index["arrays"][name] = _save_file(folder, f"{name}.npy", {name: np.ascontiguousarray(array)})
+            index["arrays"][name] = _save_file(folder, f"{name}.npz", {name: array})
     crop_sets = {"train_crops": data.train_crops, "val_crops": data.val_crops, "unlabelled_crops": data.unlabelled_crops}
     for name, crops in crop_sets.items():
         if crops is None:
@@ -140,8 +134,6 @@ def _read_verified(folder: Path, entry: dict) -> bytes:
 
 
 def _load(raw: bytes, name: str):
-    import io
-
     try:
         return np.load(io.BytesIO(raw), allow_pickle=False)
     except (ValueError, OSError) as exc:
@@ -197,8 +189,11 @@ def _read(folder: Path, index: dict, cfg: TrainConfig):
         if made.get(option) != wanted[option]:
             flag = "--" + option.replace("_", "-")
             raise TrainerError(f"the pack was made for {flag} {made.get(option)!r}; this run has {wanted[option]!r}")
-    arrays = {name: _load(_read_verified(folder, entry), name) for name, entry in index.get("arrays", {}).items()
-              if name in ARRAYS}
+    arrays = {}
+    for name, entry in index.get("arrays", {}).items():
+        if name in ARRAYS:
+            with _load(_read_verified(folder, entry), entry["file"]) as stored:
+                arrays[name] = stored[name]
     crops = {name: _read_crops(folder, entry, cfg.input_size) for name, entry in index.get("crops", {}).items()
              if name in CROP_SETS}
     rows = {name: len(a) for name, a in {**crops, **arrays}.items()}

@@ -82,13 +82,14 @@ def load_teacher(cache_dir: Path, name: str) -> dict[str, np.ndarray]:
         return dict(zip(data["names"].tolist(), data["embeddings"]))
 
 
-def save_arrays(path: Path, **arrays: np.ndarray) -> None:
-    """One .npz of `arrays`, written atomically: a kill mid-save leaves the previous table."""
+def save_arrays(path: Path, **arrays: np.ndarray) -> bytes:
+    """One .npz of `arrays`, written atomically: a kill mid-save leaves the previous table. Returns its bytes."""
     from .checkpoint import atomic_write_bytes  # here, not at the top: teacher workers need no torch
 
     buffer = io.BytesIO()
     np.savez(buffer, **arrays)
     atomic_write_bytes(path, buffer.getvalue())
+    return buffer.getvalue()
 
 
 def _save(cache_dir: Path, name: str, table: dict[str, np.ndarray]) -> None:
