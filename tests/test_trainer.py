@@ -11,7 +11,8 @@ from trainer.sampling import make_pairs, pk_batches
 from trainer.errors import ExportRefused, TrainerError
 from trainer.export import export, metadata_for
 from trainer.face_target import FaceTargetHead
-from trainer.loss import batch_contrastive_loss, contrastive_loss, distance_distillation_loss, pair_distance
+from trainer.loss import (batch_contrastive_loss, contrastive_loss, distance_distillation_loss,
+                          neighbour_distillation_loss, pair_distance)
 from trainer.metrics import auc, kfold_accuracy, verification_report
 from trainer.model import DenseNetEmbedding, ModelConfig, count_parameters, preset
 from trainer.augment import AugmentConfig
@@ -154,6 +155,22 @@ def test_distance_distillation_is_scale_free_and_pulls_toward_the_teacher():
     assert distance_distillation_loss(student[:2], teacher[:2]).item() == 0.0
 
 
+def test_neighbour_distillation_matches_the_teachers_nearest_faces():
+    torch.manual_seed(0)
+    teacher = torch.randn(12, 128)
+    assert neighbour_distillation_loss(3.0 * teacher, teacher, 0.1).item() == pytest.approx(0.0, abs=1e-5)
+    student = torch.randn(12, 32, requires_grad=True)
+    before = neighbour_distillation_loss(student, teacher, 0.1)
+    before.backward()
+    assert before.item() > 0 and torch.isfinite(student.grad).all() and student.grad.abs().sum() > 0
+    with torch.no_grad():
+        stepped = student - 0.05 * student.grad
+    assert neighbour_distillation_loss(stepped, teacher, 0.1) < before
+    assert neighbour_distillation_loss(student[:2], teacher[:2], 0.1).item() == 0.0
+    with pytest.raises(TrainerError, match="temperature"):
+        TrainConfig(neighbour_temperature=0)
+
+
 def test_metrics_on_known_scores():
     dist = np.array([0.1, 0.2, 0.3, 0.9, 0.8, 0.7])
     same = np.array([1, 1, 1, 0, 0, 0], bool)
@@ -242,6 +259,15 @@ def test_distillation_trains_on_the_photos_the_teacher_has_seen(tmp_path):
     start = torch.load(tmp_path / "tuned" / "run" / "last.pt", weights_only=False)["model"]
     learned = [k for k in saved["model"] if "running" not in k and "tracked" not in k]  # BatchNorm statistics move
     assert all(torch.allclose(start[k], saved["model"][k], atol=1e-4) for k in learned)
+
+
+def test_the_neighbour_term_alone_reads_the_teacher(tmp_path):
+    x, y = _toy_set()
+    targets = np.random.default_rng(0).normal(size=(6, 128)).astype(np.float32)[y]
+    cfg = _tiny_cfg(tmp_path, epochs=2, pair_mode="batch", p=4, k=4, neighbour_weight=0.2)
+    assert cfg.needs_teachers()
+    best = train(cfg, _data(x, y, (targets, np.ones(len(y), bool))), log=lambda *_: None)
+    assert np.isfinite(best["roc_auc"])
 
 
 def test_resume_continues_exactly(tmp_path):

@@ -38,6 +38,8 @@ class TrainConfig:
     seed: int = 0
     threshold_far: float | None = None  # calibrate for this FAR instead of best accuracy
     distill_weight: float = 0.0  # weight of the teacher's distance-distillation term (needs `trainer teach`)
+    neighbour_weight: float = 0.0  # weight of the teachers' neighbourhood term (trainer/loss.py)
+    neighbour_temperature: float = 0.1  # its softmax temperature, in units of the batch's mean distance
     teachers: str = "sface"  # cached teachers whose (concatenated) embeddings are the distillation targets
     embed_weight: float = 0.0  # weight of the per-face target (trainer/face_target.py)
     face_target: str = "linear"  # linear: the teachers' whole embedding through a linear head; code: see OPTION_HELP
@@ -70,12 +72,14 @@ class TrainConfig:
             raise TrainerError(f"unknown per-face target {self.face_target!r}: linear or code")
         if self.lookalike_space not in ("teacher", "student"):
             raise TrainerError(f"unknown look-alike space {self.lookalike_space!r}: teacher or student")
+        if self.neighbour_temperature <= 0:
+            raise TrainerError("--neighbour-temperature must be above 0")
         if not 0 <= self.view_share <= 1 or (self.view_share and (self.pair_mode != "batch" or not self.augmentation)):
             raise TrainerError("--view-share is a share from 0 to 1 of --pair-mode batch's augmented faces")
 
     def needs_teachers(self) -> bool:
         """Whether the run reads the teachers' cached embeddings: their distances, per-face targets or look-alikes."""
-        return (self.distill_weight > 0 or self.embed_weight > 0
+        return (self.distill_weight > 0 or self.neighbour_weight > 0 or self.embed_weight > 0
                 or (self.lookalike_batches > 0 and self.lookalike_space == "teacher"))
 
     @classmethod
@@ -119,6 +123,9 @@ OPTION_HELP = {
     "seed": "seed of every random draw (batches, augmentation, initial weights)",
     "threshold_far": "calibrate the threshold for this false-accept rate on validation people (default: best accuracy)",
     "distill_weight": "weight of the batch-distance (RKD) distillation term; 0 turns it off",
+    "neighbour_weight": "weight of the neighbourhood distillation term (each face's nearest faces in the batch, as "
+                        "the teachers rank them; weighs close pairs most); 0 turns it off",
+    "neighbour_temperature": "softmax temperature of the neighbourhood term, in units of the batch's mean distance",
     "teachers": "cached teachers forming the target: sface, dlib or sface+dlib (`trainer teach`)",
     "embed_weight": "weight of the per-face target (a linear head reads the teachers' embedding of each face from "
                     "the student's, cosine loss); 0 turns it off",

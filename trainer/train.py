@@ -18,7 +18,7 @@ from .progress import Progress
 from .sampling import LOOKALIKE_POOL, epoch_batches, lookalike_neighbours, steps_per_epoch
 from .checkpoint import CheckpointSaver, load_checkpoint, restore
 from .face_target import FaceTargetHead, has_target
-from .loss import batch_contrastive_loss, contrastive_loss, distance_distillation_loss
+from .loss import batch_contrastive_loss, contrastive_loss, teacher_distance_terms
 from .config import TrainConfig
 from .validate import embed_all, evaluate
 from .model import DenseNetEmbedding, ModelConfig, SiameseNetwork
@@ -153,7 +153,7 @@ def train_one_epoch(step: _Step, cfg: TrainConfig, batches: list[np.ndarray], ep
                 known, wanted = known_all[rows], targets[rows]
                 if choice is not None:
                     wanted = view_rows(wanted, step.views.targets, rows, choice)
-                loss = loss + cfg.distill_weight * distance_distillation_loss(embeddings[known], wanted[known])
+                loss = loss + teacher_distance_terms(embeddings[known], wanted[known], cfg)
             if step.face_targets is not None:
                 loss = loss + cfg.embed_weight * _face_target_term(step, cfg, rows, embeddings, generator, choice)
         seen += len(rows)
@@ -211,7 +211,7 @@ def train(cfg: TrainConfig, data: TrainingData, log=print) -> dict:
     if rank == 0:
         (out / "config.json").write_text(json.dumps({"train": cfg.to_dict(), "data": data.info}, indent=2))
     teacher = None
-    if data.teacher is not None and cfg.distill_weight > 0:
+    if data.teacher is not None and (cfg.distill_weight > 0 or cfg.neighbour_weight > 0):
         teacher = tuple(torch.from_numpy(t).to(device) for t in data.teacher)
     face_targets = face_known = unlabelled = None
     if face_head is not None:
