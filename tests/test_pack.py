@@ -154,6 +154,11 @@ def test_a_pack_carries_its_start_and_trains_where_only_torch_numpy_and_opencv_a
         read_pack(tmp_path / "pack", _tiny_cfg(tmp_path, init_from=cfg.init_from, model=None, preset="small",
                                                input_size=32))
     expected = train(cfg, TrainingData(x, y, x, y), log=lambda *_: None)
+    shipped = (tmp_path / "m.onnx").read_bytes()
+    export_checkpoint(tmp_path / "arrays" / "best.pt", tmp_path / "m.onnx", (x, y))  # another model, same path
+    with pytest.raises(TrainerError, match="changed since the pack was made"):
+        read_pack(tmp_path / "pack", cfg)
+    (tmp_path / "m.onnx").write_bytes(shipped)
     bare = dict(cfg.to_dict(), out=str(tmp_path / "bare"))
     script = BARE_PYTHON + f"""
 import json

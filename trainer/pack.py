@@ -97,9 +97,17 @@ def _write(data, cfg: TrainConfig, folder: Path, jpeg_quality: int, shard_mib: f
         index["crops"][name] = {"count": len(crops), "shape": list(crops.shape[1:]), "shards": shards}
     if cfg.init_from:  # measured here: a lent machine lacks the onnx package that reads a model file's weights
         index["start"] = dict(_save_file(folder, "start_weights.npz", _start_weights(data, cfg)),
-                              init_from=cfg.init_from, network=cfg.model.to_dict())
+                              init_from=cfg.init_from, init_sha256=_file_sha256(Path(cfg.init_from)),
+                              network=cfg.model.to_dict())
     atomic_write_bytes(folder / INDEX, json.dumps(index, indent=1).encode())
     return index
+
+
+def _file_sha256(path: Path) -> str:
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        raise TrainerError(f"cannot read --init-from {path}") from None
 
 
 def _start_weights(data, cfg: TrainConfig) -> dict[str, np.ndarray]:
@@ -205,6 +213,10 @@ def _read(folder: Path, index: dict, cfg: TrainConfig):
     start = index.get("start")
     if start and start.get("init_from") != cfg.init_from:
         raise TrainerError(f"the pack starts from --init-from {start.get('init_from')!r}; this run has {cfg.init_from!r}")
+    # the same path may hold another model since (a newly shipped one): its old weights would start the run silently.
+    # Where the file is absent (a lent machine without it), the pack's copy is the start.
+    if start and Path(cfg.init_from).is_file() and _file_sha256(Path(cfg.init_from)) != start.get("init_sha256"):
+        raise TrainerError(f"{cfg.init_from} has changed since the pack was made from it: pack again")
     if start and start.get("network") != json.loads(json.dumps(cfg.model.to_dict())):  # tuples read back as lists
         raise TrainerError("the pack's start is another network than this run's: repeat --preset, --blocks and --head")
     if start:
