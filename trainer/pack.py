@@ -14,6 +14,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from faceid_gui.engine.embedder import file_sha256
+
 from .checkpoint import atomic_write_bytes
 from .config import TrainConfig
 from .errors import TrainerError
@@ -97,15 +99,15 @@ def _write(data, cfg: TrainConfig, folder: Path, jpeg_quality: int, shard_mib: f
         index["crops"][name] = {"count": len(crops), "shape": list(crops.shape[1:]), "shards": shards}
     if cfg.init_from:  # measured here: a lent machine lacks the onnx package that reads a model file's weights
         index["start"] = dict(_save_file(folder, "start_weights.npz", _start_weights(data, cfg)),
-                              init_from=cfg.init_from, init_sha256=_file_sha256(Path(cfg.init_from)),
+                              init_from=cfg.init_from, init_sha256=_start_file_sha256(Path(cfg.init_from)),
                               network=cfg.model.to_dict())
     atomic_write_bytes(folder / INDEX, json.dumps(index, indent=1).encode())
     return index
 
 
-def _file_sha256(path: Path) -> str:
+def _start_file_sha256(path: Path) -> str:
     try:
-        return hashlib.sha256(path.read_bytes()).hexdigest()
+        return file_sha256(path)
     except OSError:
         raise TrainerError(f"cannot read --init-from {path}") from None
 
@@ -215,7 +217,7 @@ def _read(folder: Path, index: dict, cfg: TrainConfig):
         raise TrainerError(f"the pack starts from --init-from {start.get('init_from')!r}; this run has {cfg.init_from!r}")
     # the same path may hold another model since (a newly shipped one): its old weights would start the run silently.
     # Where the file is absent (a lent machine without it), the pack's copy is the start.
-    if start and Path(cfg.init_from).is_file() and _file_sha256(Path(cfg.init_from)) != start.get("init_sha256"):
+    if start and Path(cfg.init_from).is_file() and _start_file_sha256(Path(cfg.init_from)) != start.get("init_sha256"):
         raise TrainerError(f"{cfg.init_from} has changed since the pack was made from it: pack again")
     if start and start.get("network") != json.loads(json.dumps(cfg.model.to_dict())):  # tuples read back as lists
         raise TrainerError("the pack's start is another network than this run's: repeat --preset, --blocks and --head")
