@@ -35,6 +35,14 @@ def _pairwise_distances(x: torch.Tensor) -> torch.Tensor:
     return pair_distance(x[:, None, :], x[None, :, :])
 
 
+def _scaled_distances(x: torch.Tensor) -> torch.Tensor:
+    """Every pair's distance divided by the batch's mean distance between different faces: the scale-free form in
+    which both distillation terms compare a 32-D student with its teachers' wider embedding."""
+    d = _pairwise_distances(x)
+    other = ~torch.eye(len(x), dtype=torch.bool, device=x.device)
+    return d / d[other].mean().clamp_min(1e-6)
+
+
 def distance_distillation_loss(student: torch.Tensor, teacher: torch.Tensor) -> torch.Tensor:
     """Relational (RKD-D, Park et al. 2019) distillation: the student's distances between the faces of a batch
     follow the teacher's, each divided by its batch mean, so the 32-D student can learn from the 128-D teacher.
@@ -43,10 +51,8 @@ def distance_distillation_loss(student: torch.Tensor, teacher: torch.Tensor) -> 
     if n < 3:
         return student.sum() * 0
     upper = torch.triu(torch.ones(n, n, dtype=torch.bool, device=student.device), diagonal=1)
-    ds = _pairwise_distances(student)[upper]
-    dt = _pairwise_distances(teacher.to(student.dtype))[upper]
-    return torch.nn.functional.smooth_l1_loss(ds / ds.mean().clamp_min(1e-6), dt / dt.mean().clamp_min(1e-6))
-
+    return torch.nn.functional.smooth_l1_loss(_scaled_distances(student)[upper],
+                                              _scaled_distances(teacher.to(student.dtype))[upper])
 
 
 def neighbour_distillation_loss(student: torch.Tensor, teacher: torch.Tensor, temperature: float) -> torch.Tensor:
@@ -61,10 +67,8 @@ def neighbour_distillation_loss(student: torch.Tensor, teacher: torch.Tensor, te
     self_pair = torch.eye(n, dtype=torch.bool, device=student.device)
 
     def log_neighbours(x: torch.Tensor) -> torch.Tensor:
-        d = _pairwise_distances(x)
-        d = d / d[~self_pair].mean().clamp_min(1e-6)
         # a large finite logit for a face's own pair: its share is 0 and 0·log 0 stays 0 (no NaN, as -inf gives)
-        return torch.log_softmax((-d / temperature).masked_fill(self_pair, -1e4), dim=1)
+        return torch.log_softmax((-_scaled_distances(x) / temperature).masked_fill(self_pair, -1e4), dim=1)
 
     wanted = log_neighbours(teacher.to(student.dtype)).detach()
     return torch.nn.functional.kl_div(log_neighbours(student), wanted, log_target=True, reduction="batchmean")
