@@ -100,7 +100,8 @@ def restore(state: dict, encoder, optimizer, scheduler, scaler, face_head=None) 
     torch.set_rng_state(state["torch_rng"])
 
 
-RUN_STATE = ("optimizer", "scheduler", "scaler", "torch_rng", "face_head", "best")  # what only --resume needs
+# what only --resume needs
+RUN_STATE = ("optimizer", "scheduler", "scaler", "torch_rng", "face_head", "best", "position")
 
 
 def without_run_state(state: dict) -> dict:
@@ -109,11 +110,26 @@ def without_run_state(state: dict) -> dict:
 
 
 class CheckpointSaver:
-    """Keeps `last.pt` after every epoch, `best.pt` whenever the watched metric improves (higher is better), and
-    `cycle-end-<epoch>.pt` (weights only) where a learning-rate cycle ends, for `trainer average`."""
+    """Keeps `last.pt` after every epoch, `best.pt` whenever the watched metric improves (higher is better),
+    `cycle-end-<epoch>.pt` (weights only) where a learning-rate cycle ends, for `trainer average`, and `mid-epoch.pt`
+    every few minutes inside an epoch, for --resume alone (an epoch on a CPU outlasts many a session)."""
+
+    POSITION = "mid-epoch.pt"
 
     def __init__(self, out: Path, metric: str = "roc_auc", best: dict | None = None):
         self.out, self.metric, self.best = Path(out), metric, best
+
+    def latest(self) -> dict | None:
+        """The newest state to resume from: mid-epoch.pt where it is past last.pt's epoch, else last.pt."""
+        files = (self.out / "last.pt", self.out / self.POSITION)
+        last, mid = (load_checkpoint(f) if f.is_file() else None for f in files)
+        return mid if mid is not None and (last is None or mid["epoch"] >= last["epoch"]) else last
+
+    def save_position(self, state: dict) -> None:
+        save_checkpoint(self.out / self.POSITION, dict(state, best=self.best))
+
+    def forget_position(self) -> None:
+        (self.out / self.POSITION).unlink(missing_ok=True)
 
     def save(self, state: dict, metrics: dict, epoch: int, cycle_end: bool = False) -> bool:
         if cycle_end:
@@ -123,6 +139,7 @@ class CheckpointSaver:
             self.best = dict(metrics, epoch=epoch)
             save_checkpoint(self.out / "best.pt", dict(state, best=self.best))
         save_checkpoint(self.out / "last.pt", dict(state, best=self.best))
+        self.forget_position()
         return improved
 
 

@@ -49,6 +49,7 @@ class TrainConfig:
     init_from: str = ""  # start from this checkpoint's weights (fine-tuning); optimiser and schedule start afresh
     device: str = "auto"
     amp: bool = True
+    checkpoint_minutes: float = 10.0  # a mid-epoch checkpoint this often, for --resume (0: at epoch ends only)
     resume: bool = False
 
     def __post_init__(self):
@@ -72,6 +73,8 @@ class TrainConfig:
             raise TrainerError(f"unknown per-face target {self.face_target!r}: linear or code")
         if self.lookalike_space not in ("teacher", "student"):
             raise TrainerError(f"unknown look-alike space {self.lookalike_space!r}: teacher or student")
+        if self.checkpoint_minutes < 0:
+            raise TrainerError("--checkpoint-minutes must be 0 or more")
         if self.neighbour_temperature <= 0:
             raise TrainerError("--neighbour-temperature must be above 0")
         if not 0 <= self.view_share <= 1 or (self.view_share and (self.pair_mode != "batch" or not self.augmentation)):
@@ -138,6 +141,8 @@ OPTION_HELP = {
                   "that view as its target (`trainer teach --views K`)",
     "init_from": "start from this checkpoint's weights (any input size with the pooled head; a smaller network "
                  "grows, see --blocks); optimiser and schedule start afresh",
+    "checkpoint_minutes": "also save the run this often inside an epoch (mid-epoch.pt, for --resume); 0 = at epoch "
+                          "ends only",
     "device": "auto (CUDA when available), cpu or cuda",
     "amp": "mixed precision on CUDA",
 }

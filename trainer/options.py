@@ -33,7 +33,8 @@ def _add_train_args(p: argparse.ArgumentParser) -> None:
             p.add_argument(flag, type=type(value), default=value, help=text)
     p.add_argument("--no-augment", action="store_true", help="train on the crops as they are")
     p.add_argument("--resume", action="store_true",
-                   help="continue from <out>/last.pt; with none there yet, start as given (--init-from included)")
+                   help="continue from <out>/last.pt, or mid-epoch.pt where it is newer; with neither there yet, "
+                        "start as given (--init-from included)")
 
 
 DESCRIPTION_HELP = ("what the model was trained on, in words, for its metadata (default: the data set's folder name "

@@ -8,8 +8,9 @@ import time
 class Progress:
     """A one-line progress bar on stderr (no extra dependency)."""
 
-    def __init__(self, total: int, label: str):
-        self.total, self.label, self.done, self.start = total, label, 0, time.time()
+    def __init__(self, total: int, label: str, done: int = 0):
+        """done: steps finished before this process (a resumed run); the rate counts this process's own."""
+        self.total, self.label, self.done, self.start, self._first = total, label, done, time.time(), done
         self.extra = ""
         self._last = 0.0
 
@@ -20,7 +21,7 @@ class Progress:
         now = time.time()
         if now - self._last > 0.5 or self.done >= self.total:
             self._last = now
-            rate = self.done / max(now - self.start, 1e-9)
+            rate = (self.done - self._first) / max(now - self.start, 1e-9)
             width = 24
             filled = int(width * self.done / max(self.total, 1))
             left = (self.total - self.done) / max(rate, 1e-9)
