@@ -12,7 +12,7 @@ from trainer.errors import ExportRefused, TrainerError
 from trainer.export import export, metadata_for
 from trainer.face_target import FaceTargetHead
 from trainer.loss import (batch_contrastive_loss, contrastive_loss, distance_distillation_loss,
-                          neighbour_distillation_loss, pair_distance)
+                          neighbour_distillation_loss, pair_distance, spread_out_loss)
 from trainer.metrics import auc, kfold_accuracy, verification_report
 from trainer.model import DenseNetEmbedding, ModelConfig, count_parameters, preset
 from trainer.augment import AugmentConfig
@@ -171,6 +171,22 @@ def test_neighbour_distillation_matches_the_teachers_nearest_faces():
         TrainConfig(neighbour_temperature=0)
 
 
+def test_spread_out_term_is_zero_for_orthogonal_strangers_and_spreads_a_cone():
+    people = torch.arange(8)
+    assert spread_out_loss(torch.eye(8, 32), people).item() == pytest.approx(0.0, abs=1e-7)
+    torch.manual_seed(0)
+    cone = torch.nn.functional.normalize(torch.randn(8, 32) * 0.3 + 3 * torch.eye(32)[0], dim=1).requires_grad_(True)
+    before = spread_out_loss(cone, people)
+    before.backward()
+    assert before.item() > 0.5 and torch.isfinite(cone.grad).all()
+    with torch.no_grad():
+        stepped = torch.nn.functional.normalize(cone - 0.5 * cone.grad, dim=1)
+    assert spread_out_loss(stepped, people) < before
+    assert spread_out_loss(cone, torch.zeros(8)).item() == 0.0  # one person: no strangers
+    with pytest.raises(TrainerError, match="spread"):
+        TrainConfig(spread_weight=1.0)
+
+
 def test_metrics_on_known_scores():
     dist = np.array([0.1, 0.2, 0.3, 0.9, 0.8, 0.7])
     same = np.array([1, 1, 1, 0, 0, 0], bool)
@@ -261,10 +277,10 @@ def test_distillation_trains_on_the_photos_the_teacher_has_seen(tmp_path):
     assert all(torch.allclose(start[k], saved["model"][k], atol=1e-4) for k in learned)
 
 
-def test_the_neighbour_term_alone_reads_the_teacher(tmp_path):
+def test_the_neighbour_and_spread_terms_train(tmp_path):
     x, y = _toy_set()
     targets = np.random.default_rng(0).normal(size=(6, 128)).astype(np.float32)[y]
-    cfg = _tiny_cfg(tmp_path, epochs=2, pair_mode="batch", p=4, k=4, neighbour_weight=0.2)
+    cfg = _tiny_cfg(tmp_path, epochs=2, pair_mode="batch", p=4, k=4, neighbour_weight=0.2, spread_weight=0.2)
     assert cfg.needs_teachers()
     best = train(cfg, _data(x, y, (targets, np.ones(len(y), bool))), log=lambda *_: None)
     assert np.isfinite(best["roc_auc"])

@@ -26,6 +26,7 @@ class TrainConfig:
     p: int = 16
     k: int = 4
     margin: float = 1.0
+    spread_weight: float = 0.0  # weight of the spread-out term on different people's embeddings (trainer/loss.py)
     lookalike_batches: float = 0.0  # share of P×K batches made of look-alike people (trainer/sampling.py)
     lookalike_space: str = "teacher"  # whose view of a person's face picks the look-alikes: teacher or student
     lr_min: float = 1e-4
@@ -73,6 +74,8 @@ class TrainConfig:
             raise TrainerError(f"unknown per-face target {self.face_target!r}: linear or code")
         if self.lookalike_space not in ("teacher", "student"):
             raise TrainerError(f"unknown look-alike space {self.lookalike_space!r}: teacher or student")
+        if self.spread_weight and self.pair_mode != "batch":
+            raise TrainerError("--spread-weight works on --pair-mode batch's batches")
         if self.checkpoint_minutes < 0:
             raise TrainerError("--checkpoint-minutes must be 0 or more")
         if self.neighbour_temperature <= 0:
@@ -112,6 +115,8 @@ OPTION_HELP = {
     "p": "people per batch in batch mode",
     "k": "photos per person in batch mode",
     "margin": "contrastive margin for different-person pairs",
+    "spread_weight": "weight of the spread-out term in batch mode: different people's embeddings as spread over the "
+                     "sphere as uniform points (mean cosine 0); 0 turns it off",
     "lookalike_batches": "share of batch-mode batches made of one person and P-1 of their look-alikes (nearest by "
                          "--lookalike-space's mean face); 0 = every batch of random people",
     "lookalike_space": "teacher: nearest by the teachers' mean face (fixed; needs `trainer teach`); student: by the "

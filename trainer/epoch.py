@@ -12,7 +12,7 @@ import torch
 from .augment import to_input
 from .config import TrainConfig
 from .face_target import FaceTargetHead
-from .loss import batch_contrastive_loss, contrastive_loss, teacher_distance_terms
+from .loss import batch_identity_terms, contrastive_loss, teacher_distance_terms
 from .progress import Progress
 from .views import TeacherViews, draw_with_views, view_rows
 
@@ -96,7 +96,7 @@ def train_one_epoch(step: Step, cfg: TrainConfig, batches: list[np.ndarray], epo
                 half = len(x) // 2
                 ea, eb = step.siamese(x[:half], x[half:])
                 rows, embeddings = batch_t, torch.cat([ea, eb]).float()
-                loss = batch_contrastive_loss(embeddings, step.labels[rows], cfg.margin)
+                loss = batch_identity_terms(embeddings, step.labels[rows], cfg)
             if step.teacher is not None:
                 targets, known_all = step.teacher
                 known, wanted = known_all[rows], targets[rows]
