@@ -1,4 +1,5 @@
-"""The `trainer` command: prepare, teach, pack, train, average, evaluate, export, refresh (all of them, then install)."""
+"""The `trainer` command: prepare, teach, pack, train, average, select, evaluate, export, refresh (all of them, then
+install)."""
 from __future__ import annotations
 
 import hashlib
@@ -137,6 +138,30 @@ def cmd_average(args) -> int:
     return 0
 
 
+def cmd_select(args) -> int:
+    from .data import load_crops
+    from .selection import candidate_embedder, compare_candidates, row_in_words
+
+    if args.halves < 0:
+        raise TrainerError("--halves must be 0 or more")
+    missing = [str(path) for path in args.candidates if not Path(path).is_file()]
+    if missing:  # before the crops are loaded, not after the first candidate's minutes
+        raise TrainerError(f"no such candidate: {missing[0]}")
+    manifest, splits, _ = _prepared(args)
+    crops = {}  # by input size: candidates of one size share one load
+
+    def crops_for(size: int):
+        if size not in crops:
+            crops[size] = load_crops(manifest, splits["val"], size=size)[0]
+        return crops[size]
+
+    labels = load_crops(manifest, splits["val"], with_pixels=False)[1]
+    embed = candidate_embedder(crops_for, args.mirror_average)
+    for row in compare_candidates(embed, args.candidates, labels, args.halves):
+        print(json.dumps(row) if args.json else row_in_words(row), flush=True)
+    return 0
+
+
 def cmd_teach(args) -> int:
     import random
 
@@ -224,6 +249,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     handlers = {"prepare": cmd_prepare, "train": lambda a: (cmd_train(a), 0)[1], "pack": cmd_pack,
                 "export": cmd_export, "evaluate": cmd_evaluate, "teach": cmd_teach, "average": cmd_average,
+                "select": cmd_select,
                 "refresh": cmd_refresh}
     try:
         return handlers[args.command](args)

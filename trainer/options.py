@@ -86,6 +86,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("checkpoints", type=Path, nargs="+", help="cycle-end checkpoints, the network of the last")
     p.add_argument("--output", type=Path, required=True, help="the averaged checkpoint, for `trainer export`")
     _add_data_args(p)
+    p = sub.add_parser("select", help="compare candidate checkpoints or model files on validation people: every pair, "
+                                      "and each against the first on random halves of the people")
+    p.add_argument("candidates", type=Path, nargs="+", help="checkpoints (.pt) or model files (.onnx); the first is "
+                   "the one the others are measured against")
+    _add_data_args(p)
+    p.add_argument("--mirror-average", action="store_true",
+                   help="embed a checkpoint's faces as `export --mirror-average` would (model files embed as they are)")
+    p.add_argument("--halves", type=int, default=100, help="random halves of the people (default: %(default)s)")
+    p.add_argument("--json", action="store_true", help="one JSON line per candidate instead of a sentence")
     p = sub.add_parser("teach", help="cache teacher embeddings of every crop (held-out people first; resumable)")
     _add_data_args(p)
     p.add_argument("--teacher", default="sface", help="sface, dlib or sface+dlib (default: %(default)s)")
