@@ -57,6 +57,9 @@ def test_a_checkpoint_and_its_model_file_embed_the_same(tmp_path):
     export(encoder, model, metadata_for(encoder, {"threshold": 0.5, "roc_auc": 0.5}, trained_on="toy"), crops)
     embed = candidate_embedder(lambda size: crops, mirror_average=False)
     assert np.allclose(embed(checkpoint), embed(model), atol=1e-4)
+    save_checkpoint(tmp_path / "weights.pt", {"weights": encoder.state_dict()})
+    with pytest.raises(TrainerError, match="not a trainer checkpoint"):
+        embed(tmp_path / "weights.pt")
     mirrored = candidate_embedder(lambda size: crops, mirror_average=True)(checkpoint)
     assert mirrored.shape == (6, 32) and not np.allclose(mirrored, embed(checkpoint), atol=1e-4)
 
