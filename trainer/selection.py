@@ -100,7 +100,8 @@ def candidate_embedder(crops_for: Callable[[int], np.ndarray], mirror_average: b
             encoder, state = load_encoder(path)
             config = TrainConfig.from_dict(state["train_config"])
         except (KeyError, TypeError):
-            raise TrainerError(f"{path} is not a trainer checkpoint (`trainer train` or `average` writes one)") from None
+            raise TrainerError(f"{path} is not a trainer checkpoint (`trainer train` or `average` writes one)"
+                               ) from None
         encoder.config.mirror_average = config.model.mirror_average = mirror_average
         with torch.no_grad():
             return embed_all(encoder, torch.from_numpy(crops_for(encoder.config.input_size)), config)
