@@ -39,29 +39,28 @@ def _spread(differences: list[float]) -> dict:
     return {"mean": float(values.mean()), "sd": float(values.std()), "share_higher": float(np.mean(values > 0))}
 
 
-def against_base(base: np.ndarray, other: np.ndarray, labels: np.ndarray, halves: list[np.ndarray]) -> dict:
-    """`other` minus `base` on each half: AUC and TAR at HALVES_FAR, as mean, sd and the share of halves higher."""
-    auc_diff, tar_diff = [], []
-    for half in halves:
-        mine, theirs = every_pair(other[half], labels[half]), every_pair(base[half], labels[half])
-        auc_diff.append(auc(*mine) - auc(*theirs))
-        tar_diff.append(tar_at_far(*mine, HALVES_FAR) - tar_at_far(*theirs, HALVES_FAR))
-    return {"halves": len(halves), "auc": _spread(auc_diff), "tar": _spread(tar_diff)}
+def against_base(base_halves: list[dict], other_halves: list[dict]) -> dict:
+    """`other` minus `base` on each half (figures() of each): AUC and TAR at HALVES_FAR, as mean, sd and the share
+    of halves higher."""
+    pairs = list(zip(base_halves, other_halves))
+    return {"halves": len(pairs), "auc": _spread([o["auc"] - b["auc"] for b, o in pairs]),
+            "tar": _spread([o["tar"][HALVES_FAR] - b["tar"][HALVES_FAR] for b, o in pairs])}
 
 
 def compare_candidates(embed: Callable[[Path], np.ndarray], candidates: list[Path], labels: np.ndarray,
                        halves: int = 100) -> Iterator[dict]:
     """One row per candidate, in order, each as soon as it is measured (minutes apiece on a CPU): its every-pair
-    figures and, after the first, how it does against the first."""
+    figures and, after the first, how it does against the first (whose halves are measured once)."""
     masks = random_halves(labels, halves) if len(candidates) > 1 and halves > 0 else []
-    base = None
+    base_halves = None
     for path in candidates:
         embeddings = embed(path)
         row = {"candidate": str(path), **figures(embeddings, labels)}
-        if base is None:
-            base = embeddings
+        own_halves = [figures(embeddings[mask], labels[mask]) for mask in masks]
+        if base_halves is None:
+            base_halves = own_halves
         elif masks:
-            row["against_first"] = against_base(base, embeddings, labels, masks)
+            row["against_first"] = against_base(base_halves, own_halves)
         yield row
 
 
@@ -83,8 +82,6 @@ def candidate_embedder(crops_for: Callable[[int], np.ndarray], mirror_average: b
 
     def embed(path: Path) -> np.ndarray:
         path = Path(path)
-        if not path.is_file():
-            raise TrainerError(f"no such candidate: {path}")
         if path.suffix == ".onnx":
             from faceid_gui.engine import Embedder
 

@@ -14,7 +14,7 @@ import torch.distributed as dist
 
 from .progress import Progress
 from .sampling import LOOKALIKE_POOL, epoch_batches, lookalike_neighbours, steps_per_epoch
-from .checkpoint import CheckpointSaver, load_checkpoint, restore
+from .checkpoint import CheckpointSaver, restore
 from .epoch import Step, train_one_epoch
 from .face_target import FaceTargetHead, has_target
 from .config import TrainConfig
@@ -128,15 +128,16 @@ def train(cfg: TrainConfig, data: TrainingData, log=print) -> dict:
             unlabelled = (torch.from_numpy(data.unlabelled_crops).to(device),
                           torch.from_numpy(data.unlabelled_targets).to(device))
     step = Step(siamese, optimizer, scheduler, scaler, use_amp, torch.from_numpy(data.train_crops).to(device),
-                 torch.from_numpy(data.train_labels).to(device), teacher, face_targets=face_targets,
-                 face_known=face_known, face_head=face_head, unlabelled=unlabelled,
-                 views=data.views.to(device) if cfg.view_share > 0 and data.views else None,
-                 unlabelled_views=data.unlabelled_views.to(device) if cfg.view_share > 0 and unlabelled
-                 and data.unlabelled_views else None)
+                torch.from_numpy(data.train_labels).to(device), teacher, face_targets=face_targets,
+                face_known=face_known, face_head=face_head, unlabelled=unlabelled,
+                views=data.views.to(device) if cfg.view_share > 0 and data.views else None,
+                unlabelled_views=data.unlabelled_views.to(device) if cfg.view_share > 0 and unlabelled
+                and data.unlabelled_views else None)
     val_crops = torch.from_numpy(data.val_crops).to(device)
     if cfg.init_from and start_epoch == 0 and rank == 0:  # where fine-tuning starts, to see what each epoch adds
         log(f"start val_auc={evaluate(encoder, val_crops, data.val_labels, cfg)['roc_auc']:.4f}")
     neighbours = None
+
     def run_state(epoch: int, metrics: dict | None) -> dict:
         return {"model": encoder.state_dict(), "model_config": cfg.model.to_dict(), "optimizer": optimizer.state_dict(),
                 "scheduler": scheduler.state_dict(), "scaler": scaler.state_dict(), "epoch": epoch,
