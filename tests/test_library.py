@@ -9,7 +9,7 @@ import pytest
 from faceid_gui.engine import GalleryError, GalleryIndex, ModelFile, model_metadata
 from faceid_gui.engine.detector import Face
 from faceid_gui.engine.grouping import (STRANGER_LINKS_PER_FACE, GroupingParams, group_embeddings, grouping_params,
-                                        suggestions)
+                                        groups_to_review, suggestions)
 from faceid_gui.engine.library import Library, library_path
 from faceid_gui.engine.scan import groupable, scan_folder
 
@@ -152,3 +152,13 @@ def test_faces_like_an_enrolled_person_are_suggested(photos, library, engine):
     found = suggestions(library, index, threshold=same_edge)
     assert astronaut.id in found["Eileen"]  # its own photo, and the astronaut's face in the group photo
     assert len(found["Eileen"]) == 2
+
+
+def test_a_face_offered_under_an_enrolled_name_is_not_also_shown_in_its_group():
+    from types import SimpleNamespace
+
+    faces = {i: SimpleNamespace(id=i) for i in range(1, 8)}
+    groups = {0: [faces[1], faces[2], faces[3]], 1: [faces[4], faces[5]], 2: [faces[6], faces[7]]}
+    review = groups_to_review(groups, {"Eileen": [1, 2, 4]})
+    assert {k: [f.id for f in v] for k, v in review.items()} == {2: [6, 7]}  # one face left is no group
+    assert groups_to_review(groups, {}) == groups

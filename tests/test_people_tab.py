@@ -77,6 +77,8 @@ def test_suggestions_for_an_enrolled_person_are_accepted_in_bulk_and_find_ranks_
     window.state.gallery_changed.emit()
     _scan(qtbot, tab, photos)
     assert ("suggestion", "Eileen") in tab.entries and len(tab.entries[("suggestion", "Eileen")]) == 3
+    assert [len(faces) for faces in tab.entries.values()] == [3, 3]  # her faces are not shown again as a group
+    assert "1 group · 0 faces in no group · 1 suggestion" in tab.overview.text()
     tab.groups.setCurrentRow(_keys(tab).index(("suggestion", "Eileen")))
     assert tab.buttons["accept"].isEnabled() and not tab.buttons["name"].isEnabled()
     asked = []  # astronaut0.png is the enrolled photo again: the enrolment checks ask first (answered Yes)

@@ -5,8 +5,9 @@
 PHOTOS is face_recognition's knn_examples folder (train/<person>/*.jpg, test/*.jpg); default
 ../shared/data/face-recognition-examples/examples/knn_examples. The people of train/ are enrolled into a throw-away
 gallery; Compare shows obama.jpg beside obama_and_biden.jpg, Live plays a short video made from test/ photos,
-Enroll holds kit_with_rose.jpg, Gallery shows the enrolled people. Each picture is read back from the X server
-(ImageMagick's `import`), so it is what a user sees, window decorations aside. Rerun after a model change.
+Enroll holds kit_with_rose.jpg, Gallery shows the enrolled people, People has scanned the whole folder. Each
+picture is read back from the X server (ImageMagick's `import`), so it is what a user sees, window decorations
+aside. Rerun after a model change.
 """
 from __future__ import annotations
 
@@ -93,6 +94,13 @@ def main() -> int:
     window.gallery._select("Barack Obama")
     window.gallery.faces.setCurrentRow(0)
     shoot("gallery")
+
+    window.show_tab("people")
+    window.people.scan.start(str(args.photos))  # train/ and test/: the enrolled people's photos and group photos
+    wait(window.people.scan.finished, ms=60000)
+    window.people.groups.setCurrentRow(0)
+    wait(window.people.thumbs.ready)
+    shoot("people")
     window.enroll.discard_all()  # else closing asks about the Enroll tab's unsaved faces
     window.close()
     app.processEvents()  # let the close finish before the process ends

@@ -9,7 +9,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QInputDialog, QLa
                                QPushButton, QSplitter, QVBoxLayout, QWidget)
 
 from ..engine import FaceIdError, people
-from ..engine.grouping import suggestions
+from ..engine.grouping import groups_to_review, suggestions
 from ..engine.library import Library, library_path
 from .face_thumbs import FaceThumbs
 from .find_panel import FindPanel
@@ -133,9 +133,9 @@ class PeopleTab(QWidget):
             self.overview.setText(self.library_error)
             return
         try:
-            groups = self.library.groups()
             rule = self.state.identify_rule()
             suggested = suggestions(self.library, self.state.gallery.index(), rule.threshold)
+            groups = groups_to_review(self.library.groups(), suggested)
         except FaceIdError as exc:
             self.overview.setText(str(exc))
             return
@@ -151,7 +151,9 @@ class PeopleTab(QWidget):
             item.setData(Qt.ItemDataRole.UserRole, key)
             self.groups.addItem(item)
         self.groups.blockSignals(False)
-        ungrouped = len(self.library.embeddings("f.cluster IS NULL AND f.person IS NULL AND f.ignored = 0")[0])
+        shown = {f.id for faces in self.entries.values() for f in faces}
+        unnamed = self.library.embeddings("f.person IS NULL AND f.ignored = 0")[0]
+        ungrouped = sum(1 for face_id in unnamed.tolist() if face_id not in shown)
         photos = self.library.photo_count()
         self.overview.setText(f"{photos:,} photos scanned · {plural(len(groups), 'group')} · {ungrouped:,} faces in "
                               f"no group · {plural(len(suggested), 'suggestion')}" if photos else "No folder scanned yet.")

@@ -86,3 +86,11 @@ def suggestions(library, index: GalleryIndex, threshold: float) -> dict[str, lis
             if who.status == NAMED and (face.not_person or "").casefold() != who.best.name.casefold():
                 found.setdefault(who.best.name, []).append(face.id)
     return dict(sorted(found.items(), key=lambda item: -len(item[1])))
+
+
+def groups_to_review(groups: dict[int, list], suggested: dict[str, list[int]]) -> dict[int, list]:
+    """The groups (Library.groups()) without the faces already offered under an enrolled name (suggestions()), so
+    each face is reviewed once; a group left with fewer than GROUP_MIN_SAMPLES faces is no group."""
+    offered = {face_id for ids in suggested.values() for face_id in ids}
+    left = {k: [f for f in faces if f.id not in offered] for k, faces in groups.items()}
+    return {k: faces for k, faces in left.items() if len(faces) >= GROUP_MIN_SAMPLES}
