@@ -80,6 +80,11 @@ def test_suggestions_for_an_enrolled_person_are_accepted_in_bulk_and_find_ranks_
     assert [len(faces) for faces in tab.entries.values()] == [3, 3]  # her faces are not shown again as a group
     assert "1 group · 0 faces in no group · 1 suggestion" in tab.overview.text()
     tab.groups.setCurrentRow(_keys(tab).index(("suggestion", "Eileen")))
+    tab.reject()  # "not Eileen": her faces are back in their group
+    assert [k[0] for k in tab.entries] == ["group", "group"] and [len(f) for f in tab.entries.values()] == [3, 3]
+    tab.undo()
+    assert ("suggestion", "Eileen") in tab.entries and len(tab.entries) == 2
+    tab.groups.setCurrentRow(_keys(tab).index(("suggestion", "Eileen")))
     assert tab.buttons["accept"].isEnabled() and not tab.buttons["name"].isEnabled()
     asked = []  # astronaut0.png is the enrolled photo again: the enrolment checks ask first (answered Yes)
     monkeypatch.setattr(QMessageBox, "question",
