@@ -81,8 +81,10 @@ def _scan(engine, library, folder: Path, quiet: bool):
 
 
 def cmd_scan(args) -> int:
-    from .engine import GalleryIndex, gallery_rule, identify_all
+    from .engine import FaceIdError, GalleryIndex, gallery_rule, identify_all
 
+    if not os.path.isdir(args.dir):  # before anything else: a mistyped folder gets one line and creates no library
+        raise FaceIdError(f"{os.path.abspath(args.dir)} is not a folder")
     engine = _engine(args)
     if _no_gallery(args):
         say(f"faceid: {_no_gallery(args)}: faces are grouped, nobody is named")

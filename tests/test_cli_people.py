@@ -36,6 +36,7 @@ def test_scan_groups_find_and_their_exit_codes(tmp_path):
     assert nobody.returncode == 2 and "no one called" in nobody.stderr
     missing = faceid("--gallery", gallery, "scan", str(tmp_path / "missing"))
     assert missing.returncode == 2 and "is not a folder" in missing.stderr and "Traceback" not in missing.stderr
+    assert missing.stderr.count("\n") == 1  # one line: no note about the gallery before it
     assert faceid("--gallery", gallery, "reembed").returncode == 0
 
 
