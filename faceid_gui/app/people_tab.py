@@ -155,8 +155,9 @@ class PeopleTab(QWidget):
         unnamed = self.library.embeddings("f.person IS NULL AND f.ignored = 0")[0]
         ungrouped = sum(1 for face_id in unnamed.tolist() if face_id not in shown)
         photos = self.library.photo_count()
-        self.overview.setText(f"{photos:,} photos scanned · {plural(len(groups), 'group')} · {ungrouped:,} faces in "
-                              f"no group · {plural(len(suggested), 'suggestion')}" if photos else "No folder scanned yet.")
+        self.overview.setText(f"{photos:,} photos scanned · {plural(len(groups), 'group')} · "
+                              f"{plural(ungrouped, 'face')} in no group · {plural(len(suggested), 'suggestion')}"
+                              if photos else "No folder scanned yet.")
         keys = [self.groups.item(i).data(Qt.ItemDataRole.UserRole) for i in range(self.groups.count())]
         self.groups.setCurrentRow(keys.index(current) if current in keys else 0 if keys else -1)
         self.show_faces()

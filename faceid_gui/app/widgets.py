@@ -51,8 +51,8 @@ class ElidedLabel(QLabel):
 
 
 def plural(n: int, word: str, many: str | None = None) -> str:
-    """"1 person", "2 people", "0 photos"."""
-    return f"{n} {word if n == 1 else many or word + 's'}"
+    """"1 person", "2 people", "0 photos", "1,024 faces"."""
+    return f"{n:,} {word if n == 1 else many or word + 's'}"
 
 
 def rescan_button(slot) -> QPushButton:
