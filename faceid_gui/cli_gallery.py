@@ -11,7 +11,7 @@ from .errorlog import unexpected_error
 def cmd_enroll(args) -> int:
     """The window's rules: in a group photo the face most like the named person (a new name: --face N says which),
     and the enrolment checks (engine.enrolment_problems) refuse with the reasons unless --force."""
-    from .engine import FaceIdError, clean_name, enrolment_problems
+    from .engine import FaceIdError, clean_name, enrolment_problems, plural
 
     args.name = clean_name(args.name)  # a bad name is said before minutes of analysis, not after
     engine = _engine(args)
@@ -47,18 +47,18 @@ def cmd_enroll(args) -> int:
             return EXIT_ERROR
         # Absolute source paths: a relative one would point elsewhere from any other folder ("no longer there").
         gallery.enroll(args.name, [face.new_face(str(path.absolute())) for path, face in chosen])
-    print(f"enrolled {len(chosen)} face(s) for {shown(args.name)}")
+    print(f"enrolled {plural(len(chosen), 'face')} for {shown(args.name)}")
     return 0
 
 
 def _face_for(args, index, result) -> tuple[int | None, str]:
     """Which face of a photo to enrol, and what to say about it; (None, why) refuses to guess."""
-    from .engine import likeliest_face
+    from .engine import likeliest_face, plural
 
     n = len(result.faces)
     if args.face is not None:
         if args.face > n:
-            return None, f"--face {args.face}, but the photo has {n} face(s)"
+            return None, f"--face {args.face}, but the photo has {plural(n, 'face')}"
         return args.face - 1, f"{n} faces found, using face {args.face} (--face)" if n > 1 else ""
     if n == 1:
         return 0, ""
@@ -71,7 +71,7 @@ def _face_for(args, index, result) -> tuple[int | None, str]:
 
 def cmd_identify(args) -> int:
     """Every face of the photo; the photo's answer is "named" when any face is named (then 'identity' lists them)."""
-    from .engine import AMBIGUOUS, NAMED, UNKNOWN, GalleryIndex, gallery_rule, identify_all, rule_in_words
+    from .engine import AMBIGUOUS, NAMED, UNKNOWN, GalleryIndex, gallery_rule, identify_all, plural, rule_in_words
 
     engine = _engine(args)
     ceiling = threshold_for(args, engine)
@@ -86,9 +86,10 @@ def cmd_identify(args) -> int:
         stale, skipped = (0, 0) if missing else (gallery.stale_count(), gallery.skipped_rows)
         empty = missing or ("the gallery is empty" if len(index) == 0 else "")
     if stale:
-        say(f"{stale} enrolled face(s) were made with another model and need re-enrolment")
+        say(f"{plural(stale, 'enrolled face')} made with another model "
+            f"{'needs' if stale == 1 else 'need'} re-enrolment")
     if skipped:
-        say(f"{skipped} enrolled face(s) are damaged in the gallery and were ignored")
+        say(f"{plural(skipped, 'enrolled face')} damaged in the gallery {'was' if skipped == 1 else 'were'} ignored")
     faces = [{"face": k + 1, "box": [round(v, 1) for v in face.face.xywh], "identity": who.label,
               "status": who.status, "could_be": [m.name for m in who.rivals],
               "candidates": [{"name": m.name, "distance": m.distance, "match": who.is_match(m)} for m in near]}
@@ -111,6 +112,8 @@ def cmd_identify(args) -> int:
 
 
 def cmd_people(args) -> int:
+    from .engine import plural
+
     engine = _engine(args)
     if _no_gallery(args):
         _print([], args.json, _no_gallery(args))
@@ -118,8 +121,9 @@ def cmd_people(args) -> int:
     with _gallery(args, engine) as gallery:
         people = gallery.people()
     rows = [{"name": p.name, "faces": p.faces, "needs_reenrolment": p.stale_faces} for p in people]
-    text = "\n".join(f"{shown(p.name):24s} {p.faces} face(s)" + (f", {p.stale_faces} need re-enrolment" if p.stale_faces else "")
-                     for p in people)
+    text = "\n".join(f"{shown(p.name):24s} {plural(p.faces, 'face')}"
+                     + (f", {p.stale_faces:,} {'needs' if p.stale_faces == 1 else 'need'} re-enrolment"
+                        if p.stale_faces else "") for p in people)
     _print(rows, args.json, text or "the gallery is empty")
     return 0
 
@@ -147,10 +151,12 @@ def cmd_rename(args) -> int:
 
 
 def cmd_merge(args) -> int:
+    from .engine import plural
+
     engine = _engine(args)
     with _gallery(args, engine) as gallery:
         merged = gallery.merge(args.source, args.into)
-    print(f"merged {len(merged.face_ids)} face(s) of {shown(merged.name)} into {shown(args.into)}")
+    print(f"merged {plural(len(merged.face_ids), 'face')} of {shown(merged.name)} into {shown(args.into)}")
     return 0
 
 

@@ -147,6 +147,7 @@ def cmd_find(args) -> int:
 
 
 def cmd_reembed(args) -> int:
+    from .engine import plural
     from .engine.reembed import reembed_stale
 
     engine = _engine(args)
@@ -161,7 +162,7 @@ def cmd_reembed(args) -> int:
         summary = reembed_stale(gallery, engine, progress=progress)
     if summary.from_photo or summary.from_crop or summary.failed:
         print(file=sys.stderr)  # end the progress line
-    say(f"{summary.from_photo} face(s) from their photo, {summary.from_crop} from the kept crop, "
+    say(f"{plural(summary.from_photo, 'face')} from their photo, {summary.from_crop:,} from the kept crop, "
         f"{len(summary.failed)} could not be re-embedded")
     for name, why in summary.failed:
         say(f"  {name}: {why}")

@@ -6,7 +6,7 @@ import sys
 import numpy as np
 
 from .cli_output import shown
-from .engine import FaceEngine, FaceIdError, distance, load_image
+from .engine import FaceEngine, FaceIdError, distance, load_image, plural
 from .engine.model_check import sample_variants
 from .paths import assets_dir
 
@@ -60,6 +60,6 @@ def run_self_test(args) -> int:
 
         faces = np.stack([ref[0].embedding] * 2 + [other[0].embedding] * 2)
         check(group_embeddings(faces, GroupingParams(0.01, 2)).tolist() == [0, 0, 1, 1], "faces grouped (DBSCAN)")
-    print("self-test passed" if not failures else f"self-test FAILED: {len(failures)} check(s)")
+    print("self-test passed" if not failures else f"self-test FAILED: {plural(len(failures), 'check')}")
     sys.stdout.flush()
     return 0 if not failures else 1

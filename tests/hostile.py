@@ -14,7 +14,7 @@ REFUSED_NAMES = {
     "zero-width space": "Obama\u200b",
     "right-to-left override": "\u202eamabO",
     "escape sequence": "Obama\x1b[31m",
-    "newline forging a line": "Eve\nAlice                    9 face(s)",
+    "newline forging a line": "Eve\nAlice                    9 faces",
     "variation selector": "Obama\ufe0f",
     "line separator": "Obama\u2028Biden",
     "private use": "Obama\ue000",

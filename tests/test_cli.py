@@ -135,9 +135,10 @@ def test_rename_onto_a_name_in_use_points_to_merge(gallery):
     clash = faceid("--gallery", gallery, "rename", "Eileen", "camera man")
     assert clash.returncode == 2 and "faceid merge Eileen 'Camera Man'" in clash.stderr
     merged = faceid("--gallery", gallery, "merge", "Eileen", "Camera Man")
-    assert merged.returncode == 0 and "merged 1 face(s) of Eileen into Camera Man" in merged.stdout
+    assert merged.returncode == 0 and "merged 1 face of Eileen into Camera Man" in merged.stdout
     people = json.loads(faceid("--gallery", gallery, "people", "--json").stdout)
     assert people == [{"name": "Camera Man", "faces": 2, "needs_reenrolment": 0}]
+    assert faceid("--gallery", gallery, "people").stdout.split() == ["Camera", "Man", "2", "faces"]
 
 
 def test_every_argument_says_what_it_does():

@@ -134,7 +134,7 @@ def test_an_unusable_library_is_said_on_the_tab_and_the_app_still_starts(qtbot, 
 
 
 def test_counts_read_as_words():
-    from faceid_gui.app.widgets import plural
+    from faceid_gui.engine import plural
 
     assert [plural(1, "face"), plural(0, "group"), plural(2, "person", "people")] == ["1 face", "0 groups", "2 people"]
-    assert plural(1024, "face") == "1,024 faces"  # as the photo count beside it
+    assert plural(1024, "face") == "1,024 faces"  # as the photo count beside it on the People tab

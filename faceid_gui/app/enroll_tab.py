@@ -9,10 +9,11 @@ from PySide6.QtGui import QIcon, QKeySequence
 from PySide6.QtWidgets import (QComboBox, QFileDialog, QHBoxLayout, QLabel, QLineEdit, QListWidget, QListWidgetItem,
                                QMessageBox, QProgressBar, QPushButton, QVBoxLayout, QWidget)
 
-from ..engine import CaptureGate, FaceIdError, NewFace, enrolment_problems, likeliest_face, unenrolled_face
+from ..engine import (CaptureGate, FaceIdError, NewFace, enrolment_problems, likeliest_face, plural,
+                      unenrolled_face)
 from .live_tab import fill_camera_list
 from .state import AppState, error_text
-from .widgets import IMAGE_FILTER, icon_list, path_name, plural, rescan_button, thumbnail_pixmap
+from .widgets import IMAGE_FILTER, icon_list, path_name, rescan_button, thumbnail_pixmap
 from .workers import CameraWorker, Task, newest_frame, no_camera_reason, stop_worker
 
 CANDIDATE_ICON_PX = 96
@@ -203,7 +204,7 @@ class EnrollTab(QWidget):
         """Faces embedded by the previous model cannot be enrolled under the new one: drop them, say so."""
         self.stop_capture()
         if self.pending:
-            self.log(f"The model changed: {len(self.pending)} unsaved face(s) dropped; add them again.")
+            self.log(f"The model changed: {plural(len(self.pending), 'unsaved face')} dropped; add them again.")
         self._clear_candidates()
 
     def capture_from(self, source, wanted: int = 5) -> None:

@@ -6,10 +6,10 @@ from PySide6.QtCore import QSize, Qt, QUrl
 from PySide6.QtGui import QBrush, QDesktopServices, QIcon
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QPushButton, QVBoxLayout, QWidget
 
-from ..engine import SAME, UNCERTAIN, FaceIdError
+from ..engine import SAME, UNCERTAIN, FaceIdError, plural
 from ..engine.find import find_person
 from .face_thumbs import FaceThumbs
-from .widgets import SAME_COLOUR, UNCERTAIN_COLOUR, path_name, plural, thumbnail_pixmap
+from .widgets import SAME_COLOUR, UNCERTAIN_COLOUR, path_name, thumbnail_pixmap
 
 COLOURS = {SAME: SAME_COLOUR, UNCERTAIN: UNCERTAIN_COLOUR}
 ICON_PX = 64

@@ -8,12 +8,12 @@ from PySide6.QtGui import QDesktopServices, QKeySequence
 from PySide6.QtWidgets import (QHBoxLayout, QInputDialog, QLabel, QListWidget, QMessageBox, QPushButton, QSplitter,
                                QVBoxLayout, QWidget)
 
-from ..engine import FaceIdError, Gallery, same_name
+from ..engine import FaceIdError, Gallery, plural, same_name
 from ..engine.reembed import reembed_stale
 from .face_grid import FaceGrid, GridRow, icon_grid
 from .state import AppState, error_text
 from .undo import Forgot, MergedInto, Renamed
-from .widgets import path_name, plural
+from .widgets import path_name
 
 PERSON_ICON_PX, FACE_ICON_PX = 96, 80
 NO = QMessageBox.StandardButton.No

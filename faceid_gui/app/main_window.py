@@ -8,7 +8,7 @@ from PySide6.QtGui import QAction, QGuiApplication, QIcon, QKeySequence
 from PySide6.QtWidgets import QFileDialog, QLabel, QMainWindow, QMessageBox, QTabWidget
 
 from ..cli_output import shown
-from ..engine import FaceEngine
+from ..engine import FaceEngine, plural
 from ..paths import assets_dir
 from .compare_tab import CompareTab
 from .enroll_tab import EnrollTab
@@ -17,7 +17,7 @@ from .gallery_tab import GalleryTab, ask
 from .live_tab import LiveTab
 from .people_tab import PeopleTab
 from .state import AppState, error_text
-from .widgets import ElidedLabel, plural
+from .widgets import ElidedLabel
 from .workers import Task
 
 DEFAULT_SIZE = (1100, 760)

@@ -8,7 +8,7 @@ from PySide6.QtGui import QIcon, QKeySequence
 from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QInputDialog, QLabel, QListWidgetItem, QMessageBox,
                                QPushButton, QSplitter, QVBoxLayout, QWidget)
 
-from ..engine import FaceIdError, people
+from ..engine import FaceIdError, people, plural
 from ..engine.grouping import groups_to_review, suggestions
 from ..engine.library import Library, library_path
 from .face_thumbs import FaceThumbs
@@ -16,7 +16,7 @@ from .find_panel import FindPanel
 from .gallery_tab import _grid, ask
 from .scan_bar import ScanBar
 from .state import AppState
-from .widgets import plural, thumbnail_pixmap
+from .widgets import thumbnail_pixmap
 
 GROUP_ICON_PX, FACE_ICON_PX = 88, 72
 SHOWN_FACES = 300  # faces drawn for one group; the actions still apply to all of them

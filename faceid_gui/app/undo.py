@@ -3,8 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..engine import Gallery, Merged, Removed
-from .widgets import plural
+from ..engine import Gallery, Merged, Removed, plural
 
 
 @dataclass(frozen=True)

@@ -50,11 +50,6 @@ class ElidedLabel(QLabel):
         painter.drawText(self.rect(), Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft, text)
 
 
-def plural(n: int, word: str, many: str | None = None) -> str:
-    """"1 person", "2 people", "0 photos", "1,024 faces"."""
-    return f"{n:,} {word if n == 1 else many or word + 's'}"
-
-
 def rescan_button(slot) -> QPushButton:
     """The Live and Enroll tabs' "Rescan": look for cameras again."""
     button = QPushButton("Rescan")

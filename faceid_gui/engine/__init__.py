@@ -24,6 +24,7 @@ from .quality import CaptureGate, image_quality
 from .runtime import ProviderStatus, resolve_provider
 from .tracker import FaceTracker
 from .verdicts import Verdict, judge
+from .words import plural
 
 __all__ = [
     "align_face", "similarity_transform", "template", "LIVE_MIN_FACE", "PHOTO_MIN_FACE", "PHOTO_SMALLEST_FACE", "Face", "FaceDetector",
@@ -35,6 +36,7 @@ __all__ = [
     "identify_all", "one_in", "unenrolled_face", "verdict", "Verdict", "judge", "Band", "ModelFile", "Rates", "model_metadata", "FaceEngine", "FaceResult", "ImageResult", "CaptureGate",
     "image_quality", "ProviderStatus", "resolve_provider", "FaceTracker",
     "DEFAULT_FPIR", "OpenSetRule", "check_fpir", "gallery_rule", "open_set_report", "open_set_rule", "rule_in_words",
+    "plural",
 ]
 
 # OpenCV splits every resize and colour conversion across a thread per core. On the small images here (pyramid

@@ -8,6 +8,7 @@ from pathlib import Path
 from .errors import FaceIdError, GalleryError
 from .gallery import NewFace
 from .imageio import encode_png
+from .words import plural
 from .library import Library, Undo
 from .matching import enrolment_problems
 from .photo import Photo
@@ -36,7 +37,7 @@ def name_faces(library: Library, gallery, face_ids, name: str) -> Undo:
     before = _face_ids(gallery, name)
     gallery.enroll(name, [NewFace(f.embedding, library.model_fingerprint, _canonical_png(f), f.path) for f in faces])
     added = tuple(sorted(_face_ids(gallery, name) - before))
-    return library.change([f.id for f in faces], f"name {len(faces)} face(s) {name.strip()}",
+    return library.change([f.id for f in faces], f"name {plural(len(faces), 'face')} {name.strip()}",
                           enrolled=(name.strip(), added), person=name.strip())
 
 
