@@ -8,10 +8,10 @@ from pathlib import Path
 from .errors import FaceIdError, GalleryError
 from .gallery import NewFace
 from .imageio import encode_png
-from .words import plural
 from .library import Library, Undo
 from .matching import enrolment_problems
 from .photo import Photo
+from .words import plural
 
 
 def faces_by_id(library: Library, face_ids) -> list:
