@@ -141,7 +141,7 @@ def test_the_link_distance_comes_from_the_curve_and_tightens_as_the_library_grow
     assert small.link_distance == pytest.approx(model.uncertain_band(0.4).same_below)  # never beyond "same"
     assert large.link_distance < small.link_distance
     stranger_links = 10_000 * model.rates_at(large.link_distance).far
-    assert stranger_links == pytest.approx(STRANGER_LINKS_PER_FACE, abs=0.01)  # one stranger a group of four faces
+    assert stranger_links == pytest.approx(STRANGER_LINKS_PER_FACE, abs=0.01)  # one stranger a group of eight faces
 
 
 def test_faces_like_an_enrolled_person_are_suggested(photos, library, engine):

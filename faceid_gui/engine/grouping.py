@@ -8,7 +8,8 @@ a person's k faces carry k times one face's stranger links, so groups of a few f
 well before each face has one stranger link: on the 5,028 CelebA-subset faces (about 21 a person), links at one
 stranger a face (0.3265 with the stop-23 model) put most faces into one group (pairwise precision 0.016), and at
 Compare's "same" edge an earlier model put 3,288 faces of 235 people in one. So the link distance is the largest d
-with (N - 1) * FAR(d) <= 1/4 (groups of up to four faces stay below that point), and never beyond the "same" edge:
+with (N - 1) * FAR(d) <= 1/8 (groups of up to eight faces stay below that point; on validation people 1/8 grouped
+best of 1/16-1/2 for 50, 150 and 453 people with the stop-42 and stop-43 models), and never beyond the "same" edge:
 like 1:N, a bigger library needs stricter links, and a better model (lower FAR at the same distance) links more.
 DBSCAN (not HDBSCAN) because it scales: it looks only at each face's neighbours within that distance, while
 scikit-learn's HDBSCAN builds a minimum spanning tree over all pairs (20,000 faces: 10 s, 50,000 about a minute),
@@ -27,7 +28,7 @@ from .model_file import fine_curve
 from .open_set import SMALLEST_DISTANCE
 
 GROUP_MIN_SAMPLES = 2  # a group is two faces or more (DBSCAN counts the face itself)
-STRANGER_LINKS_PER_FACE = 0.25  # one stranger link per group of four faces (rule above)
+STRANGER_LINKS_PER_FACE = 0.125  # one stranger link per group of eight faces (rule above)
 
 
 @dataclass(frozen=True)
