@@ -163,7 +163,7 @@ def cmd_reembed(args) -> int:
     if summary.from_photo or summary.from_crop or summary.failed:
         print(file=sys.stderr)  # end the progress line
     say(f"{plural(summary.from_photo, 'face')} from their photo, {summary.from_crop:,} from the kept crop, "
-        f"{len(summary.failed)} could not be re-embedded")
+        f"{len(summary.failed):,} could not be re-embedded")
     for name, why in summary.failed:
         say(f"  {name}: {why}")
     return 0
